@@ -112,7 +112,7 @@ function toFrame(layers: Record<string, unknown>): TsharkFrame {
   for (const [k, v] of Object.entries(layers)) {
     // With -x every layer also gets `<proto>_raw: [hex, offset, length, ...]`; keep the frame's.
     if (k.endsWith('_raw')) {
-      if (k === 'frame_raw' && Array.isArray(v)) raw = Buffer.from(String(v[0]), 'hex');
+      if (k === 'frame_raw' && Array.isArray(v)) raw = new Uint8Array(Buffer.from(String(v[0]), 'hex'));
       continue;
     }
     walk(k, v);

@@ -1,7 +1,8 @@
 // The reader on files written by the real tools: dumpcap (pcapng with SHB hardware/os/app,
 // IDB if_name/if_description/if_tsresol/if_os, an Interface Statistics Block) and tcpdump
 // (classic pcap, microsecond and nanosecond magic). Captured in a throw-away netns:
-// `ping -c 2 127.0.0.1` on lo, 4 frames each (test/fixtures/pcap/).
+// `ping -c 2 127.0.0.1` on lo, 4 frames each (test/fixtures/pcap/); and one ICMP fragmentation-
+// needed frame a Linux 6.18 router namespace sent for a TCP segment (tcpdump, trimmed by editcap).
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -10,7 +11,8 @@ import { missing } from '../helpers/tools.js';
 import { tsharkFrames } from '../helpers/tshark.js';
 
 const fixture = (name: string) => fileURLToPath(new URL(`../fixtures/pcap/${name}`, import.meta.url));
-const FILES = ['dumpcap-lo-ping.pcapng', 'tcpdump-lo-ping.pcap', 'tcpdump-lo-ping-ns.pcap'];
+const FILES = ['dumpcap-lo-ping.pcapng', 'tcpdump-lo-ping.pcap', 'tcpdump-lo-ping-ns.pcap', 'kernel-frag-needed-tcp.pcap'];
+const load = (name: string) => new Uint8Array(readFileSync(fixture(name)));
 
 /** ns since 1970 as tshark prints frame.time_epoch with nanosecond precision. */
 function epoch(ns: bigint): string {
@@ -19,7 +21,7 @@ function epoch(ns: bigint): string {
 
 describe('reader on real captures', () => {
   it('reads dumpcap pcapng: section, interface and the 4 ICMP frames', () => {
-    const f = readCapture(readFileSync(fixture('dumpcap-lo-ping.pcapng')));
+    const f = readCapture(load('dumpcap-lo-ping.pcapng'));
     expect(f.format).toBe('pcapng');
     expect(f.sections).toHaveLength(1);
     expect(f.sections[0]!.application).toMatch(/^Dumpcap \(Wireshark\) 4\.0/);
@@ -36,8 +38,8 @@ describe('reader on real captures', () => {
   });
 
   it('reads tcpdump classic pcap in both resolutions, with equal frames', () => {
-    const us = readCapture(readFileSync(fixture('tcpdump-lo-ping.pcap')));
-    const ns = readCapture(readFileSync(fixture('tcpdump-lo-ping-ns.pcap')));
+    const us = readCapture(load('tcpdump-lo-ping.pcap'));
+    const ns = readCapture(load('tcpdump-lo-ping-ns.pcap'));
     expect([us.resolution, ns.resolution]).toEqual(['micros', 'nanos']);
     expect(us.records.length).toBe(4);
     expect(ns.records.map((r) => r.data)).toEqual(us.records.map((r) => r.data));
@@ -50,7 +52,7 @@ describe('reader on real captures', () => {
   const why = missing({ tools: ['tshark'] });
   it.skipIf(why !== null)('agrees with tshark on every frame of every fixture', () => {
     for (const name of FILES) {
-      const mine = readCapture(readFileSync(fixture(name))).records;
+      const mine = readCapture(load(name)).records;
       const theirs = tsharkFrames(fixture(name), { raw: true, decodeAs: [] });
       expect(mine.length).toBe(theirs.length);
       mine.forEach((r, i) => {
