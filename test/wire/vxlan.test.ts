@@ -144,7 +144,7 @@ describe('vxlan', () => {
     expect(() => vxlanDecapsulate(pkt)).toThrowError(new WireError('vxlan.flags', '0x0, the I flag is not set'));
     expect([pkt.head, pkt.end, pkt.mac, pkt.network, pkt.transport]).toEqual(before);
     pkt.buf[pkt.head + 42] = 8;
-    pkt.buf[pkt.head + 40] ^= 1; // break the checksum
+    pkt.buf[pkt.head + 40] = pkt.buf[pkt.head + 40]! ^ 1; // break the checksum
     expect(() => vxlanDecapsulate(pkt, { verifyChecksum: true })).toThrow(/udp\.checksum/);
     const udp = buildUdpFrame({ dst: B_FLANNEL, src: A_FLANNEL }, { src: 1 as never, dst: 2 as never }, { srcPort: 1, dstPort: 8472 }, new Uint8Array(4));
     expect(() => vxlanDecapsulate(udp)).toThrow(/vxlan\.header/);
