@@ -2,6 +2,7 @@
 // real tshark with checksum validation on and flannel's port decoded as VXLAN: every frame
 // decodes as the protocols built, nothing malformed, no expert error, every checksum Good,
 // interface names, directions and comments as written.
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,7 +15,7 @@ import { captureProblems, frameProblems, tsharkFrames, type TsharkFrame } from '
 import { CALI, ETH0, FLANNEL, POD_ETH0, fragNeededFrame, sampleFrames, type SampleFrame } from './sample-frames.js';
 
 const EPOCH = 1_767_225_600; // 2026-01-01T00:00:00Z
-const why = missing({ tools: ['tshark'] });
+const why = missing({ tools: ['tshark', 'capinfos'] });
 
 describe.skipIf(why !== null)('tshark decodes what pcap/ writes', () => {
   const dir = mkdtempSync(join(tmpdir(), `kwt-pcap-${process.pid}-`));
@@ -59,6 +60,14 @@ describe.skipIf(why !== null)('tshark decodes what pcap/ writes', () => {
       // The comment also shows as Expert Info of severity Comment, as Wireshark users see it.
       expect(d.expert.filter((e) => e.severity === 'comment').map((e) => e.message)).toEqual([f.comment]);
     });
+    // What capinfos says of the file as a whole (capinfos is in wireshark-common, beside tshark).
+    const info = execFileSync('capinfos', [path], { encoding: 'utf8' });
+    expect(info).toMatch(/^Strict time order: +True$/m);
+    expect(info).toMatch(/^Capture application: +kubewire$/m);
+    expect(info).toMatch(/^Capture comment: +issue 3 acceptance$/m);
+    expect(info).toMatch(/^Number of interfaces in file: 4$/m);
+    expect([...info.matchAll(/^ +Name = (.*)$/gm)].map((m) => m[1])).toEqual([POD_ETH0, FLANNEL, ETH0, CALI]);
+    expect([...info.matchAll(/^ +Time precision = (.*)$/gm)].map((m) => m[1])).toEqual(Array(4).fill('nanoseconds (9)'));
   });
 
   it('classic pcap (µs and ns): the same clean decode, no names or comments', () => {
