@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { FileSink } from '../../src/pcap/file-sink.js';
-import { MemorySink, PcapWriter, PcapngWriter, readCapture } from '../../src/pcap/index.js';
+import { MemorySink, PcapWriter, PcapngWriter, filterCapture, readCapture } from '../../src/pcap/index.js';
 import type { Direction } from '../../src/pcap/index.js';
 
 interface Frame {
@@ -147,6 +147,22 @@ describe('classic pcap round trip', () => {
   it('refuses a time past what ts_sec can hold', () => {
     const w = new PcapWriter(new MemorySink(), { epochSeconds: 0xffffffff });
     expect(() => w.packet(1_000_000_000, new Uint8Array(1))).toThrow(RangeError);
+  });
+});
+
+describe('filterCapture', () => {
+  it('passes only the chosen interfaces, comment and direction intact', () => {
+    const sink = new MemorySink();
+    const tap = filterCapture(new PcapngWriter(sink), (name) => name.endsWith('/flannel.1'));
+    tap.frame('n/root/eth0', 1, new Uint8Array([1]), 'out', 'dropped');
+    tap.frame('n/root/flannel.1', 2, new Uint8Array([2]), 'in', 'kept');
+    tap.frame('n/root/flannel.1', 3, new Uint8Array([3]), 'out');
+    const file = readCapture(sink.bytes());
+    expect(file.interfaces.map((i) => i.name)).toEqual(['n/root/flannel.1']);
+    expect(file.records.map((r) => [r.timestampNs, r.data[0], r.direction, r.comment])).toEqual([
+      [2n, 2, 'in', 'kept'],
+      [3n, 3, 'out', null],
+    ]);
   });
 });
 
