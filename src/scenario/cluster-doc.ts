@@ -3,7 +3,7 @@ import { cidrContains, cidrNetwork, cidrOverlaps, formatCidr, formatIpv4, type I
 import { FieldReader, type Path } from './fields.js';
 import { LIMITS } from './source.js';
 
-const SPEC_KEYS = ['podCIDR', 'serviceCIDR', 'clusterDNS', 'clusterDomain', 'cni', 'nodeCIDRMaskSize', 'underlay', 'nodes', 'externalHosts', 'traffic', 'seed'] as const;
+const SPEC_KEYS = ['podCIDR', 'serviceCIDR', 'clusterDNS', 'clusterDomain', 'cni', 'containerRuntime', 'nodeCIDRMaskSize', 'underlay', 'nodes', 'externalHosts', 'traffic', 'seed'] as const;
 const NODE_KEYS = ['name', 'ip', 'podCIDR', 'vtepMAC', 'mac', 'labels', 'resolvConf', 'serve'] as const;
 const HOST_KEYS = ['name', 'ip', 'mac', 'serve', 'zone', 'resolvConf', 'loadBalancer'] as const;
 const SERVE_KEYS = ['http', 'tcp', 'udp', 'dns'] as const;
@@ -29,6 +29,7 @@ export function readCluster(r: FieldReader): Cluster | undefined {
   if (clusterDNSAddr !== undefined && !cidrContains(serviceCIDR, clusterDNSAddr)) r.error(S('clusterDNS'), `clusterDNS ${clusterDNS} is outside serviceCIDR ${formatCidr(serviceCIDR)}`);
   const clusterDomain = r.str(S('clusterDomain')) ?? 'cluster.local';
   const cni = (r.str(S('cni'), { oneOf: ['flannel', 'canal'] }) ?? 'flannel') as ClusterSpec['cni'];
+  const containerRuntime = (r.str(S('containerRuntime'), { oneOf: ['docker', 'containerd'] }) ?? 'containerd') as ClusterSpec['containerRuntime'];
 
   r.map(S('underlay'), { required: true });
   r.onlyKeys(S('underlay'), ['cidr', 'gateway', 'mtu', 'gatewayMAC']);
@@ -160,6 +161,7 @@ export function readCluster(r: FieldReader): Cluster | undefined {
       clusterDNS,
       clusterDomain,
       cni,
+      containerRuntime,
       nodeCIDRMaskSize: maskSize,
       underlay: { cidr: formatCidr(underlayCidr!), gateway: formatIpv4(gw!), mtu, ...(gatewayMAC ? { gatewayMAC } : {}) },
       nodes,

@@ -63,6 +63,8 @@ export interface ClusterSpec {
   clusterDNS: string;
   clusterDomain: string;
   cni: CniKind;
+  /** Decides small file-format details (resolv.conf line order). */
+  containerRuntime: 'docker' | 'containerd';
   /** node-cidr-mask-size (kube-controller-manager), default 24. */
   nodeCIDRMaskSize: number;
   underlay: UnderlaySpec;
