@@ -13,7 +13,7 @@ import { emitEthernet, ETHERTYPE_ARP, ETHERTYPE_IPV4, EthernetFrame, type VlanTa
 import { ARP_LEN, ARPOP_REQUEST, emitArp, type ArpRepr } from './arp.js';
 import { emitIpv4Header, Ipv4Packet, ipv4HeaderLength, type Ipv4Repr } from './ipv4.js';
 import { emitUdp, UDP_HEADER_LEN, UdpPacket } from './udp.js';
-import { emitTcp, tcpHeaderLength, type TcpRepr } from './tcp.js';
+import { emitTcpHeader, tcpHeaderLength, type TcpRepr } from './tcp.js';
 import { emitIcmp, icmpLength, type IcmpRepr } from './icmp.js';
 import { emitVxlan, VXLAN_FLAG_I, VXLAN_HEADER_LEN, VXLAN_PORT_LINUX, VxlanPacket, type VxlanRepr } from './vxlan.js';
 
@@ -87,17 +87,16 @@ export function buildUdp(ip: Ipv4Params, udp: UdpParams, payload: Uint8Array = E
   const pkt = allocIpv4(ip, IPPROTO_UDP, UDP_HEADER_LEN + payload.length, opts);
   pkt.buf.set(payload, pkt.transport + UDP_HEADER_LEN);
   emitUdp({ srcPort: udp.srcPort, dstPort: udp.dstPort, payloadLength: payload.length }, pkt.buf, pkt.transport,
-    udp.checksum === false ? null : { src: ip.src, dst: ip.dst });
+    udp.checksum === false ? null : ip);
   return pkt;
 }
 
 /** An IPv4/TCP packet (no link header) with the checksum filled in. */
 export function buildTcp(ip: Ipv4Params, tcp: TcpParams, payload: Uint8Array = EMPTY, opts?: BuildOptions): PacketBuffer {
-  const repr: TcpRepr = { ...tcp, payloadLength: payload.length };
-  const hl = tcpHeaderLength(repr);
+  const hl = tcpHeaderLength(tcp);
   const pkt = allocIpv4(ip, IPPROTO_TCP, hl + payload.length, opts);
   pkt.buf.set(payload, pkt.transport + hl);
-  emitTcp(repr, pkt.buf, pkt.transport, { src: ip.src, dst: ip.dst });
+  emitTcpHeader(tcp, payload.length, pkt.buf, pkt.transport, ip);
   return pkt;
 }
 

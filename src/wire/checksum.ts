@@ -12,14 +12,51 @@ export const IPPROTO_UDP = 17;
 
 /**
  * Adds the big-endian 16-bit words of `bytes[offset, offset+length)` to `initial`; an odd
- * final byte is padded with a zero byte, as RFC 1071 says. The result is unfolded.
+ * final byte is padded with a zero byte, as RFC 1071 says. The result is not folded (it may
+ * be partly folded: only its value modulo 0xffff, the ones' complement sum, is defined).
  */
 export function sumWords(bytes: Uint8Array, offset: number, length: number, initial = 0): number {
+  if (length < 64 || !LITTLE_ENDIAN) return sumBytewise(bytes, offset, length, initial);
+  // Long runs are read as native 32-bit words from a 4-byte-aligned start. The ones'
+  // complement sum does not depend on byte order (RFC 1071 section 2(B)): a run read in
+  // little-endian order sums to the byte-swapped value, and a run that starts at an odd
+  // position of the packet's word grid sums to the byte-swapped value too.
+  const lead = (4 - ((bytes.byteOffset + offset) & 3)) & 3;
+  let s = sumBytewise(bytes, offset, lead, initial);
+  const start = offset + lead;
+  const words = (length - lead) >>> 2;
+  const w = new Uint32Array(bytes.buffer, bytes.byteOffset + start, words);
+  let n = 0;
+  let i = 0;
+  for (; i + 4 <= words; i += 4) {
+    const a = w[i]!;
+    const b = w[i + 1]!;
+    const c = w[i + 2]!;
+    const d = w[i + 3]!;
+    n += (a & 0xffff) + (a >>> 16) + (b & 0xffff) + (b >>> 16) + (c & 0xffff) + (c >>> 16) + (d & 0xffff) + (d >>> 16);
+  }
+  for (; i < words; i++) {
+    const a = w[i]!;
+    n += (a & 0xffff) + (a >>> 16);
+  }
+  const odd = (lead & 1) === 1;
+  s += odd ? foldSum(n) : swap16(foldSum(n));
+  const tailAt = start + words * 4;
+  const tail = foldSum(sumBytewise(bytes, tailAt, offset + length - tailAt, 0));
+  return s + (odd ? swap16(tail) : tail);
+}
+
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+function swap16(x: number): number {
+  return ((x & 0xff) << 8) | (x >>> 8);
+}
+
+function sumBytewise(bytes: Uint8Array, offset: number, length: number, initial: number): number {
   let s = initial;
   const end = offset + length;
   const even = offset + (length & ~1);
   let i = offset;
-  // Unrolled by 8 bytes: the hot loop of every checksum over a payload.
   for (; i + 8 <= even; i += 8) {
     s += ((bytes[i]! << 8) | bytes[i + 1]!) + ((bytes[i + 2]! << 8) | bytes[i + 3]!)
       + ((bytes[i + 4]! << 8) | bytes[i + 5]!) + ((bytes[i + 6]! << 8) | bytes[i + 7]!);

@@ -9,6 +9,29 @@
  * not set. `mark` is skb->mark; `ct`/`ctinfo` are the conntrack entry and its relation
  * (skb->_nfct), opaque here and owned by netfilter/.
  */
+/**
+ * Packet memory comes from shared slabs: a fresh typed array with its own backing store costs
+ * about half a microsecond in V8 (off-heap ArrayBuffer), a view into a slab a tenth of that.
+ * Slab memory is never reused, so every block starts zeroed. Blocks are 8-byte aligned. Views
+ * into a slab share `buf.buffer` with other packets: always use `buf.byteOffset`/`byteLength`.
+ */
+const SLAB_SIZE = 256 * 1024;
+const SLAB_MAX_BLOCK = 16 * 1024;
+let slab = new Uint8Array(0);
+let slabUsed = 0;
+
+/** `n` zero bytes, carved from the current slab when small. */
+export function allocPacketBytes(n: number): Uint8Array {
+  if (n > SLAB_MAX_BLOCK) return new Uint8Array(n);
+  if (slabUsed + n > slab.length) {
+    slab = new Uint8Array(SLAB_SIZE);
+    slabUsed = 0;
+  }
+  const b = slab.subarray(slabUsed, slabUsed + n);
+  slabUsed += (n + 7) & ~7;
+  return b;
+}
+
 export class PacketBuffer {
   buf: Uint8Array;
   head: number;
@@ -31,7 +54,7 @@ export class PacketBuffer {
 
   /** A zero-filled packet of `length` bytes with `headroom` free bytes in front. */
   static alloc(length: number, headroom = PacketBuffer.DEFAULT_HEADROOM): PacketBuffer {
-    return new PacketBuffer(new Uint8Array(headroom + length), headroom, headroom + length);
+    return new PacketBuffer(allocPacketBytes(headroom + length), headroom, headroom + length);
   }
 
   /** Copies `bytes` into a new packet with headroom. */
@@ -90,7 +113,9 @@ export class PacketBuffer {
 
   /** A full copy, with the same headroom, offsets and metadata (skb_copy). */
   clone(): PacketBuffer {
-    const p = new PacketBuffer(this.buf.slice(), this.head, this.end);
+    const copy = allocPacketBytes(this.buf.length);
+    copy.set(this.buf);
+    const p = new PacketBuffer(copy, this.head, this.end);
     p.mac = this.mac;
     p.network = this.network;
     p.transport = this.transport;
@@ -101,7 +126,7 @@ export class PacketBuffer {
   }
 
   private grow(front: number, back: number): void {
-    const nb = new Uint8Array(this.buf.length + front + back);
+    const nb = allocPacketBytes(this.buf.length + front + back);
     nb.set(this.buf, front);
     this.buf = nb;
     this.head += front;

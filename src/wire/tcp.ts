@@ -375,6 +375,11 @@ export function parseTcp(bytes: Uint8Array, offset = 0, length = bytes.length - 
  * over the header and the `payloadLength` bytes that must already follow it.
  */
 export function emitTcp(repr: TcpRepr, bytes: Uint8Array, offset = 0, pseudo: PseudoHeader | null = null): number {
+  return emitTcpHeader(repr, repr.payloadLength, bytes, offset, pseudo);
+}
+
+/** emitTcp with the payload length given apart, for builders that have the fields without it. */
+export function emitTcpHeader(repr: Omit<TcpRepr, 'payloadLength'>, payloadLength: number, bytes: Uint8Array, offset = 0, pseudo: PseudoHeader | null = null): number {
   const hl = tcpHeaderLength(repr);
   if (hl > TCP_MAX_HEADER_LEN) throw new RangeError(`TCP options of ${tcpOptionsLength(repr.options)} bytes exceed 40`);
   write16(bytes, offset + F.SRC_PORT, repr.srcPort);
@@ -389,7 +394,7 @@ export function emitTcp(repr: TcpRepr, bytes: Uint8Array, offset = 0, pseudo: Ps
   const n = emitTcpOptions(repr.options, bytes, offset + F.OPTIONS);
   bytes.fill(0, offset + F.OPTIONS + n, offset + hl);
   if (pseudo) {
-    write16(bytes, offset + F.CHECKSUM, l4Checksum(bytes, offset, hl + repr.payloadLength, pseudo.src, pseudo.dst, IPPROTO_TCP));
+    write16(bytes, offset + F.CHECKSUM, l4Checksum(bytes, offset, hl + payloadLength, pseudo.src, pseudo.dst, IPPROTO_TCP));
   }
   return hl;
 }

@@ -40,11 +40,26 @@ describe('internet checksum', () => {
   });
 
   it('equals a slow reference on any bytes at any offset', () => {
-    fc.assert(fc.property(fc.uint8Array({ maxLength: 300 }), fc.nat(8), (b, pre) => {
+    fc.assert(fc.property(fc.uint8Array({ maxLength: 1600 }), fc.nat(8), (b, pre) => {
       const buf = new Uint8Array(pre + b.length);
       buf.set(b, pre);
       expect(internetChecksum(buf, pre, b.length)).toBe(slowChecksum(b));
-    }));
+    }), { numRuns: 500 });
+  });
+
+  it('sums long runs in any alignment of the underlying buffer', () => {
+    const big = new Uint8Array(2100);
+    for (let i = 0; i < big.length; i++) big[i] = (i * 7919 + 13) & 255;
+    for (let base = 0; base < 8; base++) {
+      const view = new Uint8Array(big.buffer, base, 2000);
+      for (let off = 0; off < 8; off++) {
+        for (const len of [64, 65, 66, 67, 1499, 1500]) {
+          expect(internetChecksum(view, off, len)).toBe(slowChecksum(view.subarray(off, off + len)));
+        }
+      }
+    }
+    expect(internetChecksum(new Uint8Array(1000).fill(0xff))).toBe(0);
+    expect(internetChecksum(new Uint8Array(1000))).toBe(0xffff);
   });
 
   it('maps a computed UDP checksum of 0 to 0xffff', () => {
