@@ -1,0 +1,101 @@
+/**
+ * The socket layer of one network namespace: the TCP, UDP and ping socket tables, the
+ * ephemeral port allocator and IP ID generator they share, and the protocol handlers it
+ * registers with the namespace's IPv4 stack (inet_add_protocol for TCP, UDP and ICMP echo
+ * replies). Applications use `udp()`, `tcpConnect()`, `tcpListen()` and `ping()`.
+ */
+import type { Random } from '../../sim/random.js';
+import type { TraceSink } from '../../sim/trace.js';
+import type { Ipv4Addr } from '../../wire/ipv4-address.js';
+import type { PacketBuffer } from '../../wire/packet-buffer.js';
+import { IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, type IpLayer } from '../ip-layer.js';
+import { IpIdentGenerator } from './ip-ident.js';
+import { EphemeralPorts, parsePortRange, type PortRange } from './ports.js';
+import { SocketTable } from './table.js';
+import type { SockTraceEvent } from './trace.js';
+import { UdpSocket, udpErr, udpRcv } from './udp.js';
+import { TcpSocket, type TcpHandlers, type TcpConnectOptions, TcpListener, type TcpListenOptions, tcpErr, tcpRcv } from './tcp.js';
+import { PingSocket, type PingOptions, pingRcv, pingErr } from './ping.js';
+
+/** Distributes `Omit` over a union, so each event kind keeps its own fields. */
+type DistOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+export type SockEventInput = DistOmit<SockTraceEvent, 'time' | 'node' | 'netns'>;
+
+export class SocketLayer {
+  readonly udpTable = new SocketTable<UdpSocket>('udp');
+  readonly tcpTable = new SocketTable<TcpSocket | TcpListener>('tcp');
+  readonly pingTable = new SocketTable<PingSocket>('icmp');
+  readonly rng: Random;
+  readonly ports: EphemeralPorts;
+  readonly ident: IpIdentGenerator;
+  readonly trace: TraceSink<SockTraceEvent> | null;
+
+  constructor(readonly ip: IpLayer) {
+    this.rng = ip.rng.fork('sock');
+    this.ports = new EphemeralPorts(this.rng.fork('ports'));
+    this.ident = new IpIdentGenerator(this.rng.fork('ip-ident'), () => ip.clock.now);
+    this.trace = ip.trace as TraceSink<SockTraceEvent> | null;
+    ip.registerProtocol(IPPROTO_TCP, {
+      handler: (pkt: PacketBuffer) => tcpRcv(this, pkt),
+      errHandler: (info) => tcpErr(this, info),
+    });
+    ip.registerProtocol(IPPROTO_UDP, {
+      handler: (pkt: PacketBuffer) => udpRcv(this, pkt),
+      errHandler: (info) => udpErr(this, info),
+    });
+    ip.registerProtocol(IPPROTO_ICMP, {
+      handler: (pkt: PacketBuffer) => pingRcv(this, pkt),
+      errHandler: (info) => pingErr(this, info),
+    });
+  }
+
+  /** socket(AF_INET, SOCK_DGRAM, 0). */
+  udp(): UdpSocket {
+    return new UdpSocket(this);
+  }
+
+  /** socket(AF_INET, SOCK_STREAM) + connect(); the handshake runs on the simulated clock. */
+  tcpConnect(addr: Ipv4Addr, port: number, handlers: TcpHandlers, opts: TcpConnectOptions = {}): TcpSocket {
+    return TcpSocket.connect(this, addr, port, handlers, opts);
+  }
+
+  /** socket + bind + listen; `onConnection` runs for each accepted connection. */
+  tcpListen(port: number, onConnection: (s: TcpSocket) => TcpHandlers | void, opts: TcpListenOptions = {}): TcpListener {
+    return TcpListener.listen(this, port, onConnection, opts);
+  }
+
+  /** socket(AF_INET, SOCK_DGRAM, IPPROTO_ICMP): a ping socket (or raw-style with `ident`). */
+  ping(opts: PingOptions = {}): PingSocket {
+    return new PingSocket(this, opts);
+  }
+
+  get now(): number {
+    return this.ip.clock.now;
+  }
+
+  portRange(): PortRange {
+    return parsePortRange(this.ip.sysctl('net.ipv4.ip_local_port_range'));
+  }
+
+  /** A numeric sysctl, or `dflt` when unset or not a number. */
+  sysctlInt(name: string, dflt: number, field = 0): number {
+    const v = this.ip.sysctl(name);
+    if (v === undefined) return dflt;
+    const n = Number(v.trim().split(/\s+/)[field]);
+    return Number.isFinite(n) ? n : dflt;
+  }
+
+  ttl(): number {
+    return this.sysctlInt('net.ipv4.ip_default_ttl', 64);
+  }
+
+  /** Records a trace event stamped with time and place. Callers test `this.trace` first. */
+  emit(e: SockEventInput): void {
+    this.trace?.record({ ...e, time: this.ip.clock.now, node: this.ip.node, netns: this.ip.netns } as SockTraceEvent);
+  }
+
+  /** Runs an application callback after the current kernel work, as a woken process would. */
+  wake(fn: () => void): void {
+    this.ip.clock.schedule(0, fn);
+  }
+}

@@ -1,0 +1,66 @@
+/**
+ * How Linux sizes what it advertises and builds the bytes of a segment (net/ipv4/tcp_output.c).
+ *
+ * Receive window and window scale (tcp_select_initial_window): the space is the receive
+ * buffer net.ipv4.tcp_rmem[1] (131072) through tcp_win_from_space with the default scaling
+ * ratio 1/2 -> 65536, rounded down to a multiple of the MSS the peer will use: the SYN's
+ * 64240 = 44 * 1460 with MTU 1500; a SYN-ACK to a peer that offered timestamps uses MSS - 12,
+ * 65160 = 45 * 1448; in a pod with MTU 1450: 64860 = 46 * 1410. The shift is
+ * ilog2(max(tcp_rmem[2], rmem_max)) - 15 clamped to 0..14: 10 with Linux 6.x defaults
+ * (tcp_rmem[2] = 32 MiB), 7 on kernels whose tcp_rmem[2] was 6 MiB.
+ *
+ * Established segments advertise __tcp_select_window: the free space clamped to
+ * rcv_ssthresh (the initial window), rounded UP to a multiple of 2^wscale, then shifted:
+ * 64240 -> 64512 -> 63 and 65160 -> 65536 -> 64, as a capture shows. The model's receive
+ * buffer is always drained (applications read at once) and rcv_ssthresh does not grow, so
+ * the advertised window stays at that value (a real kernel's grows with autotuning).
+ */
+import type { TcpOption } from '../../wire/tcp.js';
+
+export interface TcpRmem {
+  readonly rmemDefault: number;
+  readonly rmemMax: number;
+  readonly coreRmemMax: number;
+}
+
+/** Linux 6.18 defaults: net.ipv4.tcp_rmem = 4096 131072 33554432, net.core.rmem_max = 4194304. */
+export const LINUX_RMEM: TcpRmem = { rmemDefault: 131072, rmemMax: 33554432, coreRmemMax: 4194304 };
+
+/** tcp_win_from_space with the default scaling_ratio (TCP_DEFAULT_SCALING_RATIO = 1/2). */
+export function winFromSpace(space: number): number {
+  return space - (space >> 1);
+}
+
+/** tcp_select_initial_window: the window for the SYN / SYN-ACK and the window scale. */
+export function initialWindow(rmem: TcpRmem, mss: number, wscaleOk: boolean): { rcvWnd: number; wscale: number } {
+  let space = winFromSpace(rmem.rmemDefault);
+  if (space > mss) space -= space % mss;
+  let wscale = 0;
+  if (wscaleOk) {
+    const s = Math.max(rmem.rmemMax, rmem.coreRmemMax, space);
+    wscale = Math.min(Math.max(Math.floor(Math.log2(s)) - 15, 0), 14);
+  } else {
+    space = Math.min(space, 65535);
+  }
+  return { rcvWnd: space, wscale };
+}
+
+/** The window field of a non-SYN segment (__tcp_select_window + tcp_select_window). */
+export function advertisedWindow(rcvSsthresh: number, freeSpace: number, wscale: number, curWin: number): { field: number; rcvWnd: number } {
+  let win: number;
+  const free = Math.min(freeSpace, rcvSsthresh);
+  if (wscale > 0) {
+    const unit = 2 ** wscale;
+    win = Math.ceil(free / unit) * unit;
+  } else {
+    win = free;
+  }
+  if (win < curWin) win = wscale > 0 ? Math.ceil(curWin / 2 ** wscale) * 2 ** wscale : curWin;
+  const field = Math.min(Math.floor(win / 2 ** wscale), 65535);
+  return { field, rcvWnd: win };
+}
+
+/** Options of a segment after the handshake: NOP NOP TS when timestamps are on. */
+export function establishedOptions(tsOk: boolean, tsval: number, tsecr: number): TcpOption[] {
+  return tsOk ? [{ kind: 'nop' }, { kind: 'nop' }, { kind: 'timestamps', tsval: tsval >>> 0, tsecr: tsecr >>> 0 }] : [];
+}
