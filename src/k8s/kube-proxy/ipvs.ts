@@ -112,6 +112,11 @@ export type IpvsOp =
   | { op: 'addVirtualServer' | 'updateVirtualServer' | 'deleteVirtualServer'; vs: IpvsVirtualServer }
   | { op: 'addRealServer' | 'updateRealServer' | 'deleteRealServer'; vs: IpvsVirtualServer; rs: IpvsRealServer };
 
+/** What kube-proxy needs from ipset (it runs `ipset create -exist`, `add -exist`, `del`). */
+export interface IpsetBackend {
+  apply(ops: readonly IpsetOp[]): void;
+}
+
 export type NetlinkOp =
   | { op: 'ensureDummyDevice'; dev: string }
   | { op: 'bindAddress' | 'unbindAddress'; addr: string; dev: string };
@@ -258,6 +263,8 @@ export interface IpvsProxierOptions {
   iptables: IptablesBackend;
   ipvs?: IpvsBackend;
   netlink: NetlinkBackend;
+  /** Applies ipset operations before the iptables restore (which references the sets). */
+  ipset?: IpsetBackend;
   masqueradeMark?: string;
   /** Overrides the detector derived from config (null = none, as upstream's NoOp detector). */
   localDetector?: LocalDetector | null;
@@ -580,6 +587,7 @@ export class IpvsProxier {
       this.current.set(info.name, new Set(want));
     }
 
+    this.opts.ipset?.apply(ipsetOps);
     this.writeIptablesRules(natRules, filterRules, active, lbNoNodeAccess, mark);
 
     const restoreText = natChains.text() + natRules.text() + filterChains.text() + filterRules.text();

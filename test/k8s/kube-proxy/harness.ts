@@ -13,7 +13,7 @@ import { parseDump } from '../../../src/k8s/kube-proxy/restore-dump.js';
 export const TEST_NODE_NAME = 'test-node';
 export const TEST_NODE_IP = '192.168.0.2';
 
-export function newFakeProxier(opts: { randomFully?: boolean } = {}): { fp: IptablesProxier; ipt: MemoryIptables } {
+export function newFakeProxier(opts: { randomFully?: boolean; nfacct?: boolean } = {}): { fp: IptablesProxier; ipt: MemoryIptables } {
   const ipt = new MemoryIptables(opts.randomFully ?? false);
   const fp = new IptablesProxier({
     nodeName: TEST_NODE_NAME,
@@ -22,6 +22,7 @@ export function newFakeProxier(opts: { randomFully?: boolean } = {}): { fp: Ipta
     backend: ipt,
     masqueradeMark: '0x4000',
     interfaceAddrs: ['127.0.0.1/8', '192.168.0.2/24', '192.168.1.2/24', '192.168.99.11/24'],
+    nfacctCounters: { ctStateInvalidDropped: opts.nfacct ?? true, localhostNodePortsAccepted: opts.nfacct ?? true },
   });
   return { fp, ipt };
 }
