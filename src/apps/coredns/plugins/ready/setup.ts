@@ -1,0 +1,25 @@
+import type { PluginDef } from '../../plugin.js';
+
+/** `ready [ADDRESS]` (plugin/ready/setup.go); no DNS handler. */
+export const readyPlugin: PluginDef = {
+  name: 'ready',
+  once: true,
+  setup(c) {
+    const d = c.d;
+    let addr = ':8181';
+    while (d.next()) {
+      const args = d.remainingArgs();
+      if (args.length > 1) throw d.argErr();
+      if (args.length === 1) addr = args[0]!;
+      if (d.nextBlock()) throw d.argErr();
+    }
+    c.http(addr, '/ready', () => readyReply(c.notReady()));
+    return null;
+  },
+};
+
+/** 200 `OK` when every readiness plugin is ready, else 503 and the waiting ones (ready.go). */
+export function readyReply(notReady: readonly string[]): { status: number; body: string } {
+  if (notReady.length === 0) return { status: 200, body: 'OK' };
+  return { status: 503, body: [...notReady].sort().join(',') };
+}
