@@ -1,0 +1,267 @@
+/**
+ * The ARP neighbour table (net/core/neighbour.c + net/ipv4/arp.c): entries per device, the
+ * NUD state machine with the kernel's timers, the queue of packets waiting for resolution,
+ * and neigh_output, which writes the Ethernet header and hands the frame to the device.
+ */
+import type { Timer } from '../sim/event-queue.js';
+import { formatIpv4, type Ipv4Addr } from '../wire/ipv4-address.js';
+import { formatMac, MAC_BROADCAST, MAC_ZERO, writeMac, type MacAddr } from '../wire/mac-address.js';
+import type { PacketBuffer } from '../wire/packet-buffer.js';
+import type { NetDevice } from './link/device.js';
+import type { Netns } from './netns.js';
+
+export const NUD_NONE = 0x00;
+export const NUD_INCOMPLETE = 0x01;
+export const NUD_REACHABLE = 0x02;
+export const NUD_STALE = 0x04;
+export const NUD_DELAY = 0x08;
+export const NUD_PROBE = 0x10;
+export const NUD_FAILED = 0x20;
+export const NUD_NOARP = 0x40;
+export const NUD_PERMANENT = 0x80;
+/** States with a usable link-layer address. */
+export const NUD_VALID = NUD_PERMANENT | NUD_NOARP | NUD_REACHABLE | NUD_PROBE | NUD_STALE | NUD_DELAY;
+export const NUD_CONNECTED = NUD_PERMANENT | NUD_NOARP | NUD_REACHABLE;
+
+const STATE_NAMES: [number, string][] = [
+  [NUD_INCOMPLETE, 'INCOMPLETE'],
+  [NUD_REACHABLE, 'REACHABLE'],
+  [NUD_STALE, 'STALE'],
+  [NUD_DELAY, 'DELAY'],
+  [NUD_PROBE, 'PROBE'],
+  [NUD_FAILED, 'FAILED'],
+  [NUD_NOARP, 'NOARP'],
+  [NUD_PERMANENT, 'PERMANENT'],
+];
+
+export function nudName(state: number): string {
+  if (state === NUD_NONE) return 'NONE';
+  return STATE_NAMES.filter(([b]) => state & b).map(([, n]) => n).join(' ');
+}
+
+export class Neighbour {
+  readonly dev: NetDevice;
+  readonly ip: Ipv4Addr;
+  lladdr: MacAddr | null = null;
+  state = NUD_NONE;
+  probes = 0;
+  /** Times in ns: last confirmation of reachability, last state change, last use. */
+  confirmed = 0;
+  updated = 0;
+  used = 0;
+  timer: Timer | null = null;
+  /** Packets (IPv4 at head) waiting for resolution, oldest first. */
+  queue: PacketBuffer[] = [];
+  router = false;
+  readonly seq: number;
+
+  constructor(dev: NetDevice, ip: Ipv4Addr, seq: number) {
+    this.dev = dev;
+    this.ip = ip;
+    this.seq = seq;
+  }
+
+  /** `ip neigh` line (iproute2 print_neigh), trailing space included. */
+  format(): string {
+    let s = `${formatIpv4(this.ip)} dev ${this.dev.name} `;
+    if (this.lladdr !== null && this.state !== NUD_INCOMPLETE && this.state !== NUD_FAILED) s += `lladdr ${formatMac(this.lladdr)} `;
+    if (this.router) s += 'router ';
+    s += `${nudName(this.state)} `;
+    return s;
+  }
+}
+
+export class NeighTable {
+  private readonly netns: Netns;
+  private seq = 0;
+  /** neigh_parms reachable_time: base_reachable_time randomised to [0.5, 1.5) (neigh_rand_reach_time). */
+  reachableTimeNs: number;
+
+  constructor(netns: Netns) {
+    this.netns = netns;
+    this.reachableTimeNs = this.randReachTime();
+  }
+
+  private randReachTime(): number {
+    const base = this.netns.sysctl_.neigh.base_reachable_time_ms * 1e6;
+    return base / 2 + Math.floor(this.netns.rng.float() * base);
+  }
+
+  lookup(dev: NetDevice, ip: Ipv4Addr): Neighbour | undefined {
+    return dev.neighs.get(ip);
+  }
+
+  create(dev: NetDevice, ip: Ipv4Addr): Neighbour {
+    const n = new Neighbour(dev, ip, this.seq++);
+    dev.neighs.set(ip, n);
+    return n;
+  }
+
+  /** Every entry, in creation order (the kernel's order is its hash-table order, seeded at random). */
+  all(): Neighbour[] {
+    const out: Neighbour[] = [];
+    for (const d of this.netns.devicesInOrder()) for (const n of d.neighs.values()) out.push(n);
+    return out.sort((a, b) => a.seq - b.seq);
+  }
+
+  /**
+   * neigh_output / ip_finish_output2: send `packet` (IPv4 header at head) to `nexthop` on
+   * `dev`: resolve, push the Ethernet header, transmit; or queue while resolving.
+   * `mcast` is the link-layer address for broadcast/multicast next hops (NOARP entries).
+   */
+  output(dev: NetDevice, nexthop: Ipv4Addr, packet: PacketBuffer, special: MacAddr | null): void {
+    let n = dev.neighs.get(nexthop);
+    if (n === undefined) {
+      n = this.create(dev, nexthop);
+      // arp_constructor: devices without ARP and broadcast/multicast next hops need no resolution.
+      if (dev.noarp || special !== null) {
+        n.state = NUD_NOARP;
+        n.lladdr = special ?? (dev.linkType === 'loopback' ? MAC_ZERO : dev.mac === MAC_ZERO ? MAC_ZERO : MAC_BROADCAST);
+        if (dev.linkType === 'loopback') n.lladdr = MAC_ZERO;
+      }
+    }
+    const now = this.netns.clock.now;
+    n.used = now;
+    const st = n.state;
+    if (st & (NUD_CONNECTED | NUD_DELAY | NUD_PROBE)) {
+      this.netns.trace?.record({ kind: 'linux.neigh', time: now, node: this.netns.node, netns: this.netns.netns, dev: dev.name, step: 'neigh_output', entry: n.format(), state: nudName(n.state) });
+      this.xmit(n, packet);
+      return;
+    }
+    if (st === NUD_STALE) {
+      // __neigh_event_send: first use of a STALE entry starts the DELAY timer.
+      this.setState(n, NUD_DELAY);
+      this.arm(n, this.netns.sysctl_.neigh.delay_first_probe_time * 1e9);
+      this.netns.trace?.record({ kind: 'linux.neigh', time: now, node: this.netns.node, netns: this.netns.netns, dev: dev.name, step: 'neigh_output', entry: n.format(), state: nudName(n.state) });
+      this.xmit(n, packet);
+      return;
+    }
+    if (st === NUD_INCOMPLETE) {
+      this.enqueue(n, packet);
+      this.netns.trace?.record({ kind: 'linux.neigh', time: now, node: this.netns.node, netns: this.netns.netns, dev: dev.name, step: 'neigh_resolve', entry: n.format(), state: 'INCOMPLETE', verdict: 'QUEUE' });
+      return;
+    }
+    // NONE or FAILED: start resolving (probes start at ucast_solicit so mcast_solicit broadcasts follow).
+    this.setState(n, NUD_INCOMPLETE);
+    n.probes = this.netns.sysctl_.neigh.ucast_solicit;
+    this.enqueue(n, packet);
+    this.netns.trace?.record({ kind: 'linux.neigh', time: now, node: this.netns.node, netns: this.netns.netns, dev: dev.name, step: 'neigh_resolve', entry: n.format(), state: 'INCOMPLETE', verdict: 'QUEUE' });
+    this.arm(n, this.netns.sysctl_.neigh.retrans_time_ms * 1e6);
+    this.probe(n);
+  }
+
+  private enqueue(n: Neighbour, p: PacketBuffer): void {
+    if (n.queue.length >= this.netns.sysctl_.neigh.unres_qlen) {
+      n.queue.shift();
+      this.netns.trace?.record({ kind: 'linux.drop', time: this.netns.clock.now, node: this.netns.node, netns: this.netns.netns, dev: n.dev.name, step: 'neigh_resolve', reason: 'NEIGH_QUEUEFULL' });
+    }
+    n.queue.push(p);
+  }
+
+  private xmit(n: Neighbour, p: PacketBuffer): void {
+    const at = p.push(14);
+    const b = p.buf;
+    writeMac(b, at, n.lladdr ?? MAC_ZERO);
+    writeMac(b, at + 6, n.dev.mac);
+    b[at + 12] = 0x08;
+    b[at + 13] = 0x00;
+    p.mac = at;
+    n.dev.queueXmit(p);
+  }
+
+  private probe(n: Neighbour): void {
+    const ucast = this.netns.sysctl_.neigh.ucast_solicit;
+    // arp_solicit: probes below ucast_solicit go unicast to the known address (PROBE state).
+    const dstHw = n.probes < ucast && n.lladdr !== null ? n.lladdr : null;
+    const last = n.queue[n.queue.length - 1];
+    this.netns.arpSolicit(n, last, dstHw);
+    n.probes++;
+  }
+
+  private setState(n: Neighbour, st: number): void {
+    n.state = st;
+    n.updated = this.netns.clock.now;
+  }
+
+  private arm(n: Neighbour, delay: number): void {
+    if (n.timer) n.timer.cancelled = true;
+    n.timer = this.netns.clock.schedule(delay, () => this.timer(n));
+  }
+
+  /** neigh_timer_handler. */
+  private timer(n: Neighbour): void {
+    n.timer = null;
+    const now = this.netns.clock.now;
+    const p = this.netns.sysctl_.neigh;
+    const delayNs = p.delay_first_probe_time * 1e9;
+    const st = n.state;
+    if (st & NUD_REACHABLE) {
+      if (now < n.confirmed + this.reachableTimeNs) {
+        this.arm(n, n.confirmed + this.reachableTimeNs - now);
+      } else if (now < n.used + delayNs) {
+        this.setState(n, NUD_DELAY);
+        this.arm(n, delayNs);
+      } else {
+        this.setState(n, NUD_STALE);
+      }
+      return;
+    }
+    if (st & NUD_DELAY) {
+      if (now < n.confirmed + delayNs) {
+        this.setState(n, NUD_REACHABLE);
+        this.arm(n, n.confirmed + this.reachableTimeNs - now);
+      } else {
+        this.setState(n, NUD_PROBE);
+        n.probes = 0;
+        this.arm(n, p.retrans_time_ms * 1e6);
+        this.probe(n);
+      }
+      return;
+    }
+    if (st & (NUD_INCOMPLETE | NUD_PROBE)) {
+      const max = st & NUD_PROBE ? p.ucast_solicit : p.ucast_solicit + p.mcast_solicit;
+      if (n.probes >= max) {
+        this.setState(n, NUD_FAILED);
+        this.netns.trace?.record({ kind: 'linux.neigh', time: now, node: this.netns.node, netns: this.netns.netns, dev: n.dev.name, step: 'neigh_timer', entry: n.format(), state: 'FAILED' });
+        // neigh_invalidate -> arp_error_report -> ipv4_link_failure: ICMP host unreachable per queued packet.
+        const q = n.queue;
+        n.queue = [];
+        for (const pkt of q) this.netns.icmpSend(pkt, 3, 1, 0);
+        return;
+      }
+      this.arm(n, p.retrans_time_ms * 1e6);
+      this.probe(n);
+    }
+  }
+
+  /**
+   * neigh_update from a received ARP packet or from netlink. `override` as
+   * NEIGH_UPDATE_F_OVERRIDE: without it a different address on a connected entry is ignored.
+   */
+  update(n: Neighbour, lladdr: MacAddr | null, state: number, override: boolean): void {
+    const old = n.state;
+    if (old & (NUD_NOARP | NUD_PERMANENT) && !override) return;
+    if (lladdr !== null && n.lladdr !== null && lladdr !== n.lladdr && !override && old & NUD_VALID) return;
+    if (lladdr !== null) n.lladdr = lladdr;
+    const now = this.netns.clock.now;
+    if (state & NUD_CONNECTED) n.confirmed = now;
+    this.setState(n, state);
+    if (n.timer) {
+      n.timer.cancelled = true;
+      n.timer = null;
+    }
+    if (state & NUD_REACHABLE) this.arm(n, this.reachableTimeNs);
+    if (state & NUD_VALID && n.queue.length) {
+      const q = n.queue;
+      n.queue = [];
+      for (const pkt of q) this.xmit(n, pkt);
+    }
+  }
+
+  /** Netlink neigh del / link down: drop the entry and its queue. */
+  remove(n: Neighbour): void {
+    if (n.timer) n.timer.cancelled = true;
+    n.dev.neighs.delete(n.ip);
+  }
+}
+
