@@ -30,8 +30,8 @@ export interface PingOptions {
   readonly ident?: number;
   /** Data bytes after the ICMP header (ping -s); default 56. */
   readonly dataLength?: number;
-  /** Wall-clock time of simulated time 0, in ns since 1970, for the payload's timeval. */
-  readonly epochNs?: number;
+  /** Wall-clock seconds since 1970 at simulated time 0, for the payload's timeval. */
+  readonly epochSeconds?: number;
 }
 
 export interface EchoReply {
@@ -51,15 +51,17 @@ export interface EchoError {
   readonly seq: number;
 }
 
-/** iputils' echo payload: the pattern 0x00.. with a 16-byte struct timeval over its start. */
-export function iputilsPayload(timeNs: number, dataLength = 56): Uint8Array {
+/**
+ * iputils' echo payload: the pattern 0x00.. with a 16-byte struct timeval over its start.
+ * `timeNs` is simulated time; `epochSeconds` the wall clock at simulated time 0.
+ */
+export function iputilsPayload(timeNs: number, dataLength = 56, epochSeconds = 0): Uint8Array {
   const d = new Uint8Array(dataLength);
   for (let i = 0; i < dataLength; i++) d[i] = i & 0xff;
   if (dataLength >= 16) {
     const dv = new DataView(d.buffer, d.byteOffset, d.byteLength);
-    const us = Math.floor(timeNs / 1000);
-    dv.setBigUint64(0, BigInt(Math.floor(us / 1_000_000)), true);
-    dv.setBigUint64(8, BigInt(us % 1_000_000), true);
+    dv.setBigUint64(0, BigInt(epochSeconds + Math.floor(timeNs / 1e9)), true);
+    dv.setBigUint64(8, BigInt(Math.floor((timeNs % 1e9) / 1000)), true);
   }
   return d;
 }
@@ -79,14 +81,14 @@ export class PingSocket implements TableSock {
   private nextSeq = 1;
   private readonly sentAt = new Map<number, number>();
   private readonly dataLength: number;
-  private readonly epochNs: number;
+  private readonly epochSeconds: number;
 
   constructor(
     private readonly layer: SocketLayer,
     opts: PingOptions,
   ) {
     this.dataLength = opts.dataLength ?? 56;
-    this.epochNs = opts.epochNs ?? 0;
+    this.epochSeconds = opts.epochSeconds ?? 0;
     const table = layer.pingTable;
     if (opts.ident !== undefined) this.localPort = opts.ident & 0xffff;
     else {
@@ -108,7 +110,7 @@ export class PingSocket implements TableSock {
     if (typeof rt === 'string') throw new SocketError(rt, `no route to ${formatIpv4(dst)}`);
     if (rt.type === 'broadcast') throw new SocketError('EACCES', 'broadcast ping needs -b');
     const src = this.localAddr !== 0 ? this.localAddr : rt.src;
-    const payload = data ?? iputilsPayload(this.epochNs + this.layer.now, this.dataLength);
+    const payload = data ?? iputilsPayload(this.layer.now, this.dataLength, this.epochSeconds);
     const pkt = buildIcmp(
       { src, dst, ttl: this.layer.ttl(), ident: this.layer.ident.next(dst, src, 1), dontFragment: true },
       { kind: 'echo-request', ident: this.ident, seq: seq & 0xffff, data: payload },
