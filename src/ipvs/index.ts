@@ -1,0 +1,14 @@
+export * from './constants.js';
+export * from './conn.js';
+export * from './dest.js';
+export * from './errors.js';
+export * from './hooks.js';
+export * from './ipvs.js';
+export * from './proto.js';
+export * from './service.js';
+export * from './stats.js';
+export * from './trace.js';
+export { SCHEDULERS, makeScheduler } from './sched/index.js';
+export type { SchedChoice, SchedPacket, SchedService, Scheduler } from './sched/index.js';
+export * from './ipvsadm/print.js';
+export * from './ipvsadm/parse.js';
