@@ -1,0 +1,119 @@
+import type { PacketCtx } from './module.js';
+import { XT_CONTINUE } from './module.js';
+import type { Chain, Table } from './tables.js';
+import type { Rule } from './rule.js';
+import { NF_ACCEPT, NF_DROP, type NfHook } from './hooks.js';
+import { describePacket } from './targets/log.js';
+
+/** How deep jumps may nest before the walk gives up (the kernel refuses loops at load time). */
+const MAX_DEPTH = 64;
+
+function ipMatches(r: Rule, c: PacketCtx): boolean {
+  const ip = r.ip;
+  const f = c.ip;
+  if (ip.smsk !== 0 && (((f.src & ip.smsk) >>> 0) === ip.src) === ip.sInv) return false;
+  if (ip.dmsk !== 0 && (((f.dst & ip.dmsk) >>> 0) === ip.dst) === ip.dInv) return false;
+  if (r.inM !== null && r.inM(c.state.inDev ?? '') === ip.inInv) return false;
+  if (r.outM !== null && r.outM(c.state.outDev ?? '') === ip.outInv) return false;
+  if (ip.proto !== 0 && (f.proto === ip.proto) === ip.pInv) return false;
+  if (ip.frag && (f.fragOffset !== 0) === ip.fragInv) return false;
+  return true;
+}
+
+/**
+ * ipt_do_table: walks the hook's built-in chain of `table` rule by rule, following jumps
+ * (pushing the return point), gotos (not pushing) and RETURNs, counting every rule it
+ * evaluates in `c.evaluated`, and answers the verdict (chain policy when nothing decides).
+ */
+export function walkTable(table: Table, hook: NfHook, c: PacketCtx): number {
+  const start = table.builtin(hook);
+  if (!start) return NF_ACCEPT;
+  const sink = c.env.sink;
+  const traced = sink !== null && c.env.traced.has(c.packet);
+  const len = c.ip.totalLength;
+  const stackChain: Chain[] = [];
+  const stackIdx: number[] = [];
+  let chain = start;
+  let i = 0;
+  for (;;) {
+    const rules = chain.rules;
+    if (i >= rules.length) {
+      if (chain.builtin || stackChain.length === 0) {
+        if (sink) endEvent(c, 'nf.policy', chain, traced);
+        chain.pkts++;
+        chain.bytes += len;
+        return chain.policy === 'DROP' ? NF_DROP : NF_ACCEPT;
+      }
+      if (sink) endEvent(c, 'nf.return', chain, traced);
+      chain = stackChain.pop()!;
+      i = stackIdx.pop()!;
+      continue;
+    }
+    const r = rules[i]!;
+    c.evaluated++;
+    let ok = ipMatches(r, c);
+    if (ok) {
+      const fns = r.fns;
+      for (let k = 0; k < fns.length; k++) {
+        if (!fns[k]!(c)) {
+          ok = false;
+          break;
+        }
+      }
+    }
+    if (sink) ruleEvent(c, chain, i, r, ok, traced);
+    if (!ok) {
+      i++;
+      continue;
+    }
+    r.pkts++;
+    r.bytes += len;
+    if (r.target !== null) {
+      const v = r.target.fn(c);
+      if (v !== XT_CONTINUE) return v;
+      i++;
+      continue;
+    }
+    if (r.verdict === 'ACCEPT') return NF_ACCEPT;
+    if (r.verdict === 'DROP') return NF_DROP;
+    if (r.verdict === 'RETURN') {
+      if (stackChain.length === 0) {
+        // RETURN from a built-in chain: its policy decides (underflow).
+        if (sink) endEvent(c, 'nf.policy', start, traced);
+        start.pkts++;
+        start.bytes += len;
+        return start.policy === 'DROP' ? NF_DROP : NF_ACCEPT;
+      }
+      chain = stackChain.pop()!;
+      i = stackIdx.pop()!;
+      continue;
+    }
+    if (r.jump !== null) {
+      if (!r.isGoto) {
+        if (stackChain.length >= MAX_DEPTH) return NF_DROP;
+        stackChain.push(chain);
+        stackIdx.push(i + 1);
+      }
+      chain = r.jump;
+      i = 0;
+      continue;
+    }
+    // A rule without a target only counts (e.g. KUBE-FW's last rule).
+    i++;
+  }
+}
+
+function ruleEvent(c: PacketCtx, chain: Chain, i: number, r: Rule, matched: boolean, traced: boolean): void {
+  const ns = c.state.netns;
+  const base = { time: ns.now(), node: ns.node, netns: ns.netns, step: `${c.table}:${chain.name}` };
+  c.env.sink!.record({ kind: 'nf.rule', ...base, table: c.table, chain: chain.name, ruleNum: i + 1, rule: `-A ${chain.name}${r.text}`, matched, verdict: matched ? 'match' : 'no-match' });
+  if (traced && matched) c.env.sink!.record({ kind: 'nf.trace', ...base, text: `TRACE: ${c.table}:${chain.name}:rule:${i + 1} ${describePacket(c)}` });
+}
+
+function endEvent(c: PacketCtx, kind: 'nf.policy' | 'nf.return', chain: Chain, traced: boolean): void {
+  const ns = c.state.netns;
+  const base = { time: ns.now(), node: ns.node, netns: ns.netns, step: `${c.table}:${chain.name}` };
+  const ruleNum = chain.rules.length + 1;
+  c.env.sink!.record({ kind, ...base, table: c.table, chain: chain.name, ruleNum, ...(kind === 'nf.policy' ? { verdict: chain.policy ?? 'ACCEPT' } : {}) });
+  if (traced) c.env.sink!.record({ kind: 'nf.trace', ...base, text: `TRACE: ${c.table}:${chain.name}:${kind === 'nf.policy' ? 'policy' : 'return'}:${ruleNum} ${describePacket(c)}` });
+}

@@ -1,0 +1,179 @@
+import type { PacketBuffer } from '../wire/packet-buffer.js';
+import type { NatRange } from './module.js';
+import type { ConntrackTable } from './conntrack/table.js';
+import type { CtEntry, Tuple } from './conntrack/entry.js';
+import { IPS, IP_CT, invertTuple, tupleEquals } from './conntrack/entry.js';
+import type { NfHook } from './hooks.js';
+import { IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, fixChecksums, fixL4Checksum, put16, put32, readIpv4Fields, u16, ipv4HeaderChecksum } from './packet.js';
+
+/** HOOK2MANIP: PREROUTING/OUTPUT change the destination, POSTROUTING/INPUT the source. */
+export function hookManip(hook: NfHook): 'SRC' | 'DST' {
+  return hook === 'POSTROUTING' || hook === 'INPUT' ? 'SRC' : 'DST';
+}
+
+export function natInitialized(ct: CtEntry, manip: 'SRC' | 'DST'): boolean {
+  return (ct.status & (manip === 'SRC' ? IPS.SRC_NAT_DONE : IPS.DST_NAT_DONE)) !== 0;
+}
+
+function hasPorts(proto: number): boolean {
+  return proto === IPPROTO_TCP || proto === IPPROTO_UDP || proto === 132 || proto === 136;
+}
+
+/** A tiny deterministic mix for find_best_ips_proto's spread over an address range. */
+function mix(a: number, b: number): number {
+  let h = Math.imul(a ^ 0x9e3779b9, 0x85ebca6b) ^ b;
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return (h ^ (h >>> 16)) >>> 0;
+}
+
+/**
+ * nf_nat_setup_info + get_unique_tuple: choose the new tuple for `manip` within `range`,
+ * keeping the current one when it is in range and unused, and alter the reply tuple.
+ */
+export function natSetupInfo(ct: CtEntry, range: NatRange, manip: 'SRC' | 'DST', table: ConntrackTable, now: number, rnd: () => number): void {
+  if (natInitialized(ct, manip)) return;
+  const curr = invertTuple(ct.reply);
+  const used = (t: Tuple): boolean => table.taken(invertTuple(t), ct, now);
+  const inRange = (t: Tuple): boolean => {
+    const a = manip === 'SRC' ? t.src : t.dst;
+    if (range.mapIps && (a < range.minIp || a > range.maxIp)) return false;
+    if (range.protoSpecified && hasPorts(t.proto)) {
+      const port = manip === 'SRC' ? t.sport : t.dport;
+      if (port < range.minPort || port > range.maxPort) return false;
+    }
+    return true;
+  };
+  const randomAll = range.random || range.randomFully;
+  let next: Tuple | undefined;
+  if (manip === 'SRC' && !randomAll && inRange(curr) && !used(curr)) next = curr;
+  if (!next) {
+    let t = curr;
+    if (range.mapIps) {
+      let ip = range.minIp;
+      if (range.maxIp !== range.minIp) ip = range.minIp + (mix(curr.src, range.persistent ? 0 : curr.dst) % (range.maxIp - range.minIp + 1));
+      t = manip === 'SRC' ? { ...t, src: ip >>> 0 } : { ...t, dst: ip >>> 0 };
+    }
+    let done = false;
+    if (!randomAll) {
+      if (range.protoSpecified) {
+        if (inRange(t) && (range.minPort === range.maxPort || !used(t))) done = true;
+      } else if (!used(t)) done = true;
+    }
+    next = done ? t : uniquePort(t, range, manip, used, rnd);
+  }
+  if (!tupleEquals(next, curr)) {
+    ct.reply = invertTuple(next);
+    ct.status |= manip === 'SRC' ? IPS.SRC_NAT : IPS.DST_NAT;
+  }
+  ct.status |= manip === 'SRC' ? IPS.SRC_NAT_DONE : IPS.DST_NAT_DONE;
+}
+
+/** nf_nat_l4proto_unique_tuple: search the port range for an unused tuple. */
+function uniquePort(t: Tuple, range: NatRange, manip: 'SRC' | 'DST', used: (t: Tuple) => boolean, rnd: () => number): Tuple {
+  const icmp = t.proto === IPPROTO_ICMP;
+  if (!hasPorts(t.proto) && !icmp) return t;
+  const key = icmp ? t.sport : manip === 'SRC' ? t.sport : t.dport;
+  let min: number;
+  let size: number;
+  if (icmp) {
+    // icmp_unique_tuple: the echo id is the "port", searched over the whole 16 bits.
+    min = 0;
+    size = 65536;
+  } else if (!range.protoSpecified) {
+    if (manip === 'DST') return t; // a dst rewrite can't change the port
+    if (key < 1024) {
+      if (key < 512) {
+        min = 1;
+        size = 511;
+      } else {
+        min = 600;
+        size = 1024 - 600;
+      }
+    } else {
+      min = 1024;
+      size = 65536 - 1024;
+    }
+  } else {
+    min = range.minPort;
+    size = range.maxPort - range.minPort + 1;
+  }
+  const set = (port: number): Tuple => (icmp ? { ...t, sport: port } : manip === 'SRC' ? { ...t, sport: port } : { ...t, dport: port });
+  let off = range.random || range.randomFully || manip !== 'DST' ? rnd() & 0xffff : 0;
+  let attempts = Math.min(size, 128);
+  for (;;) {
+    for (let i = 0; i < attempts; i++, off++) {
+      const c = set(min + (off % size));
+      if (!used(c)) return c;
+    }
+    if (attempts >= size || attempts < 16) return set(min + (off % size));
+    attempts >>= 1;
+    off = rnd() & 0xffff;
+  }
+}
+
+/** nf_nat_ipv4_manip_pkt on the header at `ipOff`: rewrite the src or dst address and port. */
+function manipHeader(b: Uint8Array, ipOff: number, l4: number, l4Avail: number, target: Tuple, manip: 'SRC' | 'DST'): void {
+  const proto = b[ipOff + 9]!;
+  if (manip === 'SRC') put32(b, ipOff + 12, target.src);
+  else put32(b, ipOff + 16, target.dst);
+  if (hasPorts(proto) && l4Avail >= 4) {
+    if (manip === 'SRC') put16(b, l4, target.sport);
+    else put16(b, l4 + 2, target.dport);
+  } else if (proto === IPPROTO_ICMP && l4Avail >= 8 && target.proto === IPPROTO_ICMP) {
+    const type = b[l4]!;
+    if ([0, 8, 13, 14, 15, 16, 17, 18].includes(type)) put16(b, l4 + 4, target.sport);
+  }
+}
+
+/** nf_nat_packet: apply the stored binding for this hook and direction. */
+export function natPacket(p: PacketBuffer, ct: CtEntry, hook: NfHook): { from: string; to: string } | null {
+  const manip = hookManip(hook);
+  const reply = p.ctinfo >= IP_CT.IS_REPLY;
+  let bit = manip === 'SRC' ? IPS.SRC_NAT : IPS.DST_NAT;
+  if (reply) bit = bit === IPS.SRC_NAT ? IPS.DST_NAT : IPS.SRC_NAT;
+  if (!(ct.status & bit)) return null;
+  const f = readIpv4Fields(p);
+  if (!f) return null;
+  const target = invertTuple(reply ? ct.orig : ct.reply);
+  const before = endpoint(f.src, f.dst, p, f.l4, f.proto, manip, f.fragOffset === 0 ? f.l4Len : 0);
+  manipHeader(p.buf, p.network, f.l4, f.fragOffset === 0 ? f.l4Len : 0, target, manip);
+  fixChecksums(p);
+  const g = readIpv4Fields(p)!;
+  return { from: before, to: endpoint(g.src, g.dst, p, g.l4, g.proto, manip, g.fragOffset === 0 ? g.l4Len : 0) };
+}
+
+function endpoint(src: number, dst: number, p: PacketBuffer, l4: number, proto: number, manip: 'SRC' | 'DST', avail: number): string {
+  const a = manip === 'SRC' ? src : dst;
+  const ip = `${a >>> 24}.${(a >>> 16) & 255}.${(a >>> 8) & 255}.${a & 255}`;
+  if (hasPorts(proto) && avail >= 4) return `${ip}:${u16(p.buf, manip === 'SRC' ? l4 : l4 + 2)}`;
+  return ip;
+}
+
+/**
+ * nf_nat_icmp_reply_translation: an ICMP error RELATED to a NATed flow gets its embedded
+ * header put back as the peer sent it (the opposite manip) and its outer header translated.
+ */
+export function natIcmpReply(p: PacketBuffer, ct: CtEntry, hook: NfHook): boolean {
+  const manip = hookManip(hook);
+  const reply = p.ctinfo >= IP_CT.IS_REPLY;
+  let bit = manip === 'SRC' ? IPS.SRC_NAT : IPS.DST_NAT;
+  if (reply) bit = bit === IPS.SRC_NAT ? IPS.DST_NAT : IPS.SRC_NAT;
+  if (!(ct.status & bit)) return true;
+  const f = readIpv4Fields(p);
+  if (!f || f.l4Len < 28) return false;
+  const b = p.buf;
+  const inner = f.l4 + 8;
+  const innerIhl = (b[inner]! & 15) * 4;
+  const other = reply ? ct.orig : ct.reply;
+  const innerAvail = f.l4 + f.l4Len - (inner + innerIhl);
+  manipHeader(b, inner, inner + innerIhl, innerAvail, other, manip === 'SRC' ? 'DST' : 'SRC');
+  put16(b, inner + 10, ipv4HeaderChecksum(b, inner, innerIhl));
+  // The embedded L4 checksum is fixed only when the whole segment is there, as the kernel.
+  const innerTotal = u16(b, inner + 2);
+  if (innerAvail >= innerTotal - innerIhl && innerAvail >= 8)
+    fixL4Checksum(b, inner + innerIhl, inner + innerIhl + (innerTotal - innerIhl), b[inner + 9]!, (u16(b, inner + 12) * 0x10000 + u16(b, inner + 14)) >>> 0, (u16(b, inner + 16) * 0x10000 + u16(b, inner + 18)) >>> 0);
+  const target = { ...invertTuple(other), proto: IPPROTO_ICMP };
+  manipHeader(b, p.network, f.l4, f.l4Len, target, manip);
+  fixChecksums(p);
+  return true;
+}

@@ -1,0 +1,73 @@
+import type { NfHook } from './hooks.js';
+import type { Rule } from './rule.js';
+
+/** The tables and their built-in chains, in the order the kernel registers their hooks. */
+export const TABLE_CHAINS: Readonly<Record<TableName, readonly NfHook[]>> = {
+  raw: ['PREROUTING', 'OUTPUT'],
+  mangle: ['PREROUTING', 'INPUT', 'FORWARD', 'OUTPUT', 'POSTROUTING'],
+  nat: ['PREROUTING', 'INPUT', 'OUTPUT', 'POSTROUTING'],
+  filter: ['INPUT', 'FORWARD', 'OUTPUT'],
+  security: ['INPUT', 'FORWARD', 'OUTPUT'],
+};
+export type TableName = 'raw' | 'mangle' | 'nat' | 'filter' | 'security';
+
+/** The order iptables-nft-save prints tables in (enum nft_table_type). */
+export const SAVE_TABLE_ORDER: readonly TableName[] = ['mangle', 'security', 'raw', 'filter', 'nat'];
+
+export function isTableName(s: string): s is TableName {
+  return s in TABLE_CHAINS;
+}
+
+/** One chain. Built-ins have a policy and policy counters; user chains are `-`. */
+export class Chain {
+  rules: Rule[] = [];
+  policy: 'ACCEPT' | 'DROP' | null;
+  pkts = 0;
+  bytes = 0;
+  constructor(
+    readonly name: string,
+    readonly builtin: boolean,
+  ) {
+    this.policy = builtin ? 'ACCEPT' : null;
+  }
+
+  /** A copy with its own rule list (rules are shared until replaced), for atomic restore. */
+  clone(): Chain {
+    const c = new Chain(this.name, this.builtin);
+    c.rules = this.rules.slice();
+    c.policy = this.policy;
+    c.pkts = this.pkts;
+    c.bytes = this.bytes;
+    return c;
+  }
+}
+
+export class Table {
+  readonly chains = new Map<string, Chain>();
+  constructor(readonly name: TableName) {
+    for (const h of TABLE_CHAINS[name]) this.chains.set(h, new Chain(h, true));
+  }
+
+  builtin(hook: NfHook): Chain | undefined {
+    const c = this.chains.get(hook);
+    return c?.builtin ? c : undefined;
+  }
+
+  clone(): Table {
+    const t = new Table(this.name);
+    t.chains.clear();
+    for (const [n, c] of this.chains) t.chains.set(n, c.clone());
+    return t;
+  }
+
+  /** User chains sorted as iptables-save lists them (strcmp order). */
+  userChains(): Chain[] {
+    return [...this.chains.values()].filter((c) => !c.builtin).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  }
+
+  /** Resolves every jump/goto to its chain object; run after each successful change. */
+  link(): void {
+    for (const c of this.chains.values())
+      for (const r of c.rules) if (r.jumpName !== null) r.jump = this.chains.get(r.jumpName) ?? null;
+  }
+}
