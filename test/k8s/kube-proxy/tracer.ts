@@ -51,9 +51,9 @@ function parse(raw: string): Parsed {
     }
     const key = VALUE_PARAMS[x];
     if (key !== undefined) (r as unknown as Record<string, Value>)[key] = { negated: neg, value: w[i + 1]! };
-    else if (x === '-j') r.jump = w[i + 1];
-    else if (x === '--probability') r.probability = w[i + 1];
-    else if (x === '--to-destination') r.toDestination = w[i + 1];
+    else if (x === '-j') r.jump = w[i + 1]!;
+    else if (x === '--probability') r.probability = w[i + 1]!;
+    else if (x === '--to-destination') r.toDestination = w[i + 1]!;
     else if (x === '--rcheck' || x === '--mark' || x === '--ctstate') r.history = true;
     const takesValue = key !== undefined || ['-j', '--probability', '--to-destination', '--mark', '--ctstate', '--comment', '--name', '--seconds', '--mode', '--nfacct-name', '--xor-mark', '--or-mark'].includes(x);
     i += takesValue ? 2 : 1;
