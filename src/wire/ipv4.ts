@@ -66,6 +66,20 @@ export class Ipv4Packet {
     return new Ipv4Packet(bytes, offset);
   }
 
+  /**
+   * For the packet an ICMP error quotes: validates version and IHL only, since the quote is
+   * usually cut before total_length. Accessors do not throw; payload() ends where the bytes do.
+   */
+  static checkedQuote(bytes: Uint8Array, offset = 0, length = bytes.length - offset): Ipv4Packet {
+    if (length < IPV4_MIN_HEADER_LEN) throw new WireError('ipv4.header', `${length} quoted bytes, need ${IPV4_MIN_HEADER_LEN}`);
+    const vi = bytes[offset]!;
+    if (vi >>> 4 !== 4) throw new WireError('ipv4.version', `${vi >>> 4}, expected 4`);
+    const hl = (vi & 15) * 4;
+    if (hl < IPV4_MIN_HEADER_LEN) throw new WireError('ipv4.ihl', `${vi & 15}, must be at least 5`);
+    if (hl > length) throw new WireError('ipv4.ihl', `header of ${hl} bytes but only ${length} quoted`);
+    return new Ipv4Packet(bytes.subarray(0, offset + length), offset);
+  }
+
   version(): number {
     return this.bytes[this.offset]! >>> 4;
   }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import {
+  natRewriteIcmpErrorQuote, linuxIcmpErrorQuote, internetChecksum, WireError,
   buildIcmp, buildTcp, buildUdp, IcmpPacket, Ipv4Packet, natDnat, natRewrite, natSetAddress, natSetPort, natSnat, PacketBuffer,
   parseIpv4, TcpSegment, UdpPacket, read16, TCP_ACK, TCP_SYN,
 } from '../../src/wire/index.js';
@@ -134,5 +135,52 @@ describe('NAT rewrite with incremental checksums (nf_nat_ipv4_manip_pkt)', () =>
     expect(TcpSegment.checked(pkt.buf, pkt.network + 24).dstPort()).toBe(443);
     pkt.transport = pkt.network + 24;
     expect(current(pkt)).toEqual(recomputed(pkt));
+  });
+
+  it('rewrites the identifier of every ICMP query type (timestamp, info, address mask too)', () => {
+    for (const type of [13, 14, 15, 16, 17, 18]) {
+      const pkt = buildIcmp({ src: parseIpv4('10.0.0.1'), dst: parseIpv4('10.0.0.2') }, { kind: 'other', type, code: 0, rest: 0x00050001, data: new Uint8Array(12) });
+      natSetPort(pkt, 'src', 777);
+      const m = IcmpPacket.checked(pkt.buf, pkt.transport, 20);
+      expect(m.ident()).toBe(777);
+      expect(m.checksumValid()).toBe(true);
+    }
+  });
+
+  it('rewrites a quoted packet inside an ICMP error: quoted checksums updated, ICMP checksum recomputed', () => {
+    const client = parseIpv4('10.42.0.2');
+    const backend = parseIpv4('10.42.3.171');
+    const svc = parseIpv4('10.43.199.15');
+    for (const inner of [
+      buildTcp({ src: client, dst: backend, dontFragment: true }, { srcPort: 40000, dstPort: 18888, seq: 1, ack: 0, flags: TCP_SYN, window: 1, urgent: 0, options: [] }, new Uint8Array(600)),
+      buildUdp({ src: client, dst: backend }, { srcPort: 40000, dstPort: 18888 }, new Uint8Array(20)),
+    ]) {
+      const quote = linuxIcmpErrorQuote(inner.data())!;
+      const err = buildIcmp({ src: backend, dst: client }, { kind: 'dest-unreachable', code: 3, nextHopMtu: 0, quote });
+      natRewriteIcmpErrorQuote(err, { dst: svc, dstPort: 80 });
+      const q = err.transport + 8;
+      const qip = Ipv4Packet.checkedQuote(err.buf, q, err.end - q);
+      expect(qip.dst()).toBe(svc);
+      expect(qip.checksumValid()).toBe(true);
+      expect(read16(err.buf, qip.payloadOffset() + 2)).toBe(80);
+      expect(IcmpPacket.checked(err.buf, err.transport, err.end - err.transport).checksumValid()).toBe(true);
+      // The quoted L4 checksum equals the one of the same packet built with the service address.
+      const proto = qip.protocol();
+      const ref = proto === 6
+        ? buildTcp({ src: client, dst: svc, dontFragment: true }, { srcPort: 40000, dstPort: 80, seq: 1, ack: 0, flags: TCP_SYN, window: 1, urgent: 0, options: [] }, new Uint8Array(600))
+        : buildUdp({ src: client, dst: svc }, { srcPort: 40000, dstPort: 80 }, new Uint8Array(20));
+      const at = proto === 6 ? 16 : 6;
+      expect(read16(err.buf, qip.payloadOffset() + at)).toBe(read16(ref.buf, ref.transport + at));
+      expect(internetChecksum(err.buf, err.transport, err.end - err.transport)).toBe(0);
+    }
+  });
+
+  it('refuses to rewrite a quote where there is none', () => {
+    const echo = buildIcmp({ src: parseIpv4('10.0.0.1'), dst: parseIpv4('10.0.0.2') }, { kind: 'echo-request', ident: 1, seq: 1, data: new Uint8Array(40) });
+    expect(() => natRewriteIcmpErrorQuote(echo, { dst: parseIpv4('1.1.1.1') })).toThrow(WireError);
+    const udp = buildUdp({ src: parseIpv4('10.0.0.1'), dst: parseIpv4('10.0.0.2') }, { srcPort: 1, dstPort: 2 });
+    expect(() => natRewriteIcmpErrorQuote(udp, {})).toThrow(/ipv4\.protocol/);
+    const short = buildIcmp({ src: parseIpv4('10.0.0.1'), dst: parseIpv4('10.0.0.2') }, { kind: 'time-exceeded', code: 0, quote: new Uint8Array(12) });
+    expect(() => natRewriteIcmpErrorQuote(short, {})).toThrow(/icmp\.quote/);
   });
 });

@@ -160,6 +160,10 @@ function touchAll(b: Uint8Array): void {
       p.src(), p.dst(), p.options(), p.payload(), p.checksumValid()];
   });
   onlyWireError(() => {
+    const p = Ipv4Packet.checkedQuote(b);
+    [p.headerLength(), p.totalLength(), p.src(), p.dst(), p.options(), p.payload(), p.payloadLength(), p.checksumValid()];
+  });
+  onlyWireError(() => {
     const p = UdpPacket.checked(b);
     [p.srcPort(), p.dstPort(), p.length(), p.payload(), p.checksumValid(1 as Ipv4Addr, 2 as Ipv4Addr)];
   });
