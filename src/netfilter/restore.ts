@@ -46,6 +46,7 @@ export function iptablesRestore(
   let touched = false;
   let rules = 0;
   const touchedTables = new Set<TableName>();
+  const pendingJumps = new Set<string>();
 
   const tableForWrite = (): Table => {
     const name = table!;
@@ -79,6 +80,9 @@ export function iptablesRestore(
         throw new CommitError('');
       }
       if (line === 'COMMIT') {
+        const t = work.get(table);
+        for (const name of pendingJumps) if (!t?.chains.has(name)) throw new ParamError(`Chain '${name}' does not exist`);
+        pendingJumps.clear();
         table = null;
         continue;
       }
@@ -131,6 +135,7 @@ export function iptablesRestore(
       };
       const ruleAt = (from: number): ReturnType<typeof parseRule> => {
         const pr = parseRule(args.slice(from), t, chainArg!, env);
+        if (pr.rule.jumpName !== null && !t.chains.has(pr.rule.jumpName)) pendingJumps.add(pr.rule.jumpName);
         if (opts.counters) {
           const cnt = counters ?? pr.counters;
           if (cnt) {

@@ -271,10 +271,8 @@ export function parseRule(args: readonly string[], table: Table, chain: string, 
     else {
       if (targetName.length > 28) param(`Invalid target name \`${targetName}' (28 chars max)`);
       const c = table.chains.get(targetName);
-      if (!c || c.builtin) {
-        if (c?.builtin) throw new CommitError('', `RULE_APPEND failed (Invalid argument): rule in chain ${chain}`);
-        param(`Chain '${targetName}' does not exist`);
-      }
+      // A missing chain is reported at COMMIT (iptables-nft checks jumps when it commits).
+      if (c?.builtin) throw new CommitError('', `RULE_APPEND failed (Invalid argument): rule in chain ${chain}`);
       jumpName = targetName;
     }
   }

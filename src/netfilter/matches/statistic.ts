@@ -61,7 +61,7 @@ export const statisticMatch: MatchModule<StatSpec> = {
     if (s.mode === '') param('statistic: option "--mode" must be specified\n');
     if (s.seen.has('probability') && s.mode !== 'random') param('statistic: option "--probability" can only be used in random mode');
     if (s.mode === 'nth') {
-      if (s.seen.has('every') && !s.seen.has('packet')) param('statistic: option "--every" also requires "--packet".');
+      if (s.seen.has('every') && !s.seen.has('packet')) param('statistic: option "--every" also requires "--packet".\n');
       if (s.seen.has('packet') && !s.seen.has('every')) param('statistic: option "--packet" also requires "--every".');
       if (s.packet > s.every) param('the --packet p must be 0 <= p <= n-1');
     }

@@ -39,7 +39,7 @@ function parseTo(arg: string, pc: ParseCtx, portsAllowed: boolean): Omit<NatRang
     try {
       return parseIpv4(t);
     } catch {
-      param(`Bad IP address "${t}"\n`);
+      param(`Bad IP address "${t}"`);
     }
   };
   if (ipPart === '') return { mapIps: false, minIp: 0, maxIp: 0, protoSpecified, minPort, maxPort };
