@@ -67,11 +67,13 @@ function listed(...d: DestDef[]): DestDef[] {
   return d.slice().reverse();
 }
 
-async function golden(name: string, cases: readonly Case[]): Promise<string[][]> {
+type Seqs = [string[], string[], string[], string[], string[], string[]];
+
+async function golden(name: string, cases: readonly Case[]): Promise<Seqs> {
   const results = cases.map(run);
   await expect(`# ${name}: choice sequences derived from net/netfilter/ipvs/ip_vs_${name}.c\n\n${results.map((r) => r.text).join('\n')}`)
     .toMatchFileSnapshot(`../golden/ipvs-sched/${name}.txt`);
-  return results.map((r) => r.seq);
+  return results.map((r) => r.seq) as Seqs;
 }
 
 describe('ipvs schedulers (choice sequences as the kernel makes them)', () => {
