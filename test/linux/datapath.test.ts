@@ -3,7 +3,7 @@ import { buildIcmp, buildUdp } from '../../src/wire/build.js';
 import { parseIpv4 } from '../../src/wire/ipv4-address.js';
 import { formatMac, readMac } from '../../src/wire/mac-address.js';
 import { internetChecksum } from '../../src/wire/checksum.js';
-import { NF_ACCEPT, NF_DROP, NF_IP_PRI, type NfHookState } from '../../src/netfilter/hooks.js';
+import { NF_ACCEPT, NF_DROP, NF_IP_PRI, type NfHookOps, type NfHookState, type NfVerdict } from '../../src/netfilter/hooks.js';
 import { ipNeigh } from '../../src/linux/print/ip-neigh.js';
 import { bridgeFdb } from '../../src/linux/print/bridge-fdb.js';
 import { captureDevice } from '../../src/linux/capture.js';
@@ -249,7 +249,7 @@ describe('netfilter hooks', () => {
     const w = bridgeWorld();
     const p2 = w.ns.get('p2')!;
     const order: string[] = [];
-    const mk = (owner: string, priority: number, verdict = NF_ACCEPT) => ({ hook: 'INPUT' as const, priority, owner, fn: () => (order.push(owner), verdict) });
+    const mk = (owner: string, priority: number, verdict: NfVerdict = NF_ACCEPT): NfHookOps => ({ hook: 'INPUT', priority, owner, fn: () => (order.push(owner), verdict) });
     p2.registerHooks([mk('filter', NF_IP_PRI.FILTER), mk('mangle', NF_IP_PRI.MANGLE), mk('confirm', NF_IP_PRI.CONNTRACK_CONFIRM), mk('nat', NF_IP_PRI.NAT_SRC)]);
     const udp = recorder();
     p2.registerProtocol(17, udp);
@@ -270,9 +270,9 @@ describe('netfilter hooks', () => {
     const node = w.ns.get('node')!;
     node.sysctl_.set('net.bridge.bridge-nf-call-iptables', '1');
     const seen: string[] = [];
-    const rec = (hook: 'PREROUTING' | 'FORWARD' | 'POSTROUTING') => ({
+    const rec = (hook: 'PREROUTING' | 'FORWARD' | 'POSTROUTING'): NfHookOps => ({
       hook, priority: 0, owner: 'test',
-      fn: (_p: unknown, s: NfHookState) => (seen.push(`${s.hook} in=${s.inDev} out=${s.outDev} physin=${s.physInDev} physout=${s.physOutDev}`), NF_ACCEPT),
+      fn: (_p, s: NfHookState) => (seen.push(`${s.hook} in=${s.inDev} out=${s.outDev} physin=${s.physInDev} physout=${s.physOutDev}`), NF_ACCEPT as NfVerdict),
     });
     node.registerHooks([rec('PREROUTING'), rec('FORWARD'), rec('POSTROUTING')]);
     w.ns.get('p1')!.ipOutput(buildUdp({ src: A('10.42.0.2'), dst: A('10.42.0.3') }, { srcPort: 1, dstPort: 2 }));
@@ -292,7 +292,7 @@ describe('netfilter hooks', () => {
     const w = bridgeWorld();
     const node = w.ns.get('node')!;
     let calls = 0;
-    node.registerHooks([{ hook: 'PREROUTING', priority: 0, owner: 't', fn: () => (calls++, NF_ACCEPT) }]);
+    node.registerHooks([{ hook: 'PREROUTING', priority: 0, owner: 't', fn: () => (calls++, NF_ACCEPT as NfVerdict) }]);
     w.ns.get('p1')!.ipOutput(buildUdp({ src: A('10.42.0.2'), dst: A('10.42.0.3') }, { srcPort: 1, dstPort: 2 }));
     w.run(1e6);
     expect(calls).toBe(0);
