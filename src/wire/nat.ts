@@ -43,37 +43,32 @@ export interface NatRewrite {
   dstPort?: number;
 }
 
-/**
- * One IPv4 packet inside `b`: header at `net`, L4 header at `th` (-1 for a later fragment),
- * bytes present up to `end`. An ICMP error's quote has `end` before the quoted total length.
- */
-interface Where {
-  b: Uint8Array;
-  net: number;
-  th: number;
-  end: number;
-}
+// The workers below see one IPv4 packet inside `b`: header at `net`, L4 header at `th` (-1 for
+// a later fragment), bytes present up to `end` (an ICMP error's quote ends before the quoted
+// total length). Plain arguments, so the per-packet path allocates nothing.
 
-function whereOf(pkt: PacketBuffer): Where {
+function networkOf(pkt: PacketBuffer): number {
   const net = pkt.network;
   if (net < pkt.head || net + 20 > pkt.end) throw new RangeError('NAT needs the network header offset set');
+  return net;
+}
+
+function transportOf(pkt: PacketBuffer, net: number): number {
   const b = pkt.buf;
-  const later = (read16(b, net + 6) & IPV4_OFFSET_MASK) !== 0;
-  const th = later ? -1 : pkt.transport >= 0 ? pkt.transport : net + (b[net]! & 15) * 4;
-  return { b, net, th, end: pkt.end };
+  if ((read16(b, net + 6) & IPV4_OFFSET_MASK) !== 0) return -1;
+  return pkt.transport >= 0 ? pkt.transport : net + (b[net]! & 15) * 4;
 }
 
 /** Updates the L4 checksum for a 32-bit pseudo-header change (inet_proto_csum_replace4). */
-function l4AddressChanged(w: Where, oldAddr: number, newAddr: number): void {
-  if (w.th < 0) return;
-  const { b, th } = w;
-  const proto = b[w.net + 9];
+function l4AddressChanged(b: Uint8Array, net: number, th: number, end: number, oldAddr: number, newAddr: number): void {
+  if (th < 0) return;
+  const proto = b[net + 9];
   if (proto === IPPROTO_TCP) {
     // An inner header quoted in an ICMP error may stop before the checksum (tcp_manip_pkt).
-    if (th + TCP_HEADER > w.end) return;
+    if (th + TCP_HEADER > end) return;
     write16(b, th + TCP_CHECK, checksumReplace32(read16(b, th + TCP_CHECK), oldAddr, newAddr));
   } else if (proto === IPPROTO_UDP) {
-    if (th + UDP_CHECK + 2 > w.end) return;
+    if (th + UDP_CHECK + 2 > end) return;
     const c = read16(b, th + UDP_CHECK);
     if (c === 0) return;
     const n = checksumReplace32(c, oldAddr, newAddr);
@@ -81,38 +76,36 @@ function l4AddressChanged(w: Where, oldAddr: number, newAddr: number): void {
   }
 }
 
-function setAddress(w: Where, side: NatSide, addr: Ipv4Addr): void {
-  const { b, net } = w;
+function setAddress(b: Uint8Array, net: number, th: number, end: number, side: NatSide, addr: Ipv4Addr): void {
   const at = net + (side === 'src' ? IP_SRC : IP_DST);
   const old = readIpv4(b, at);
   if (old === addr) return;
-  l4AddressChanged(w, old, addr);
+  l4AddressChanged(b, net, th, end, old, addr);
   write16(b, net + IP_CHECK, checksumReplace32(read16(b, net + IP_CHECK), old, addr));
   writeIpv4(b, at, addr);
 }
 
-function setPort(w: Where, side: NatSide, port: number): void {
-  const { b, th } = w;
+function setPort(b: Uint8Array, net: number, th: number, end: number, side: NatSide, port: number): void {
   if (th < 0) return;
-  const proto = b[w.net + 9];
+  const proto = b[net + 9];
   if (proto === IPPROTO_TCP || proto === IPPROTO_UDP) {
     const at = th + (side === 'src' ? 0 : 2);
-    if (at + 2 > w.end) return;
+    if (at + 2 > end) return;
     const old = read16(b, at);
     if (old === port) return;
     write16(b, at, port);
     if (proto === IPPROTO_TCP) {
-      if (th + TCP_HEADER > w.end) return;
+      if (th + TCP_HEADER > end) return;
       write16(b, th + TCP_CHECK, checksumReplace16(read16(b, th + TCP_CHECK), old, port));
     } else {
-      if (th + UDP_CHECK + 2 > w.end) return;
+      if (th + UDP_CHECK + 2 > end) return;
       const c = read16(b, th + UDP_CHECK);
       if (c === 0) return;
       const n = checksumReplace16(c, old, port);
       write16(b, th + UDP_CHECK, n === 0 ? 0xffff : n);
     }
   } else if (proto === IPPROTO_ICMP) {
-    if (th + ICMP_ID + 2 > w.end || !isIcmpQuery(b[th]!)) return;
+    if (th + ICMP_ID + 2 > end || !isIcmpQuery(b[th]!)) return;
     const old = read16(b, th + ICMP_ID);
     if (old === port) return;
     write16(b, th + ICMP_ID, port);
@@ -120,16 +113,17 @@ function setPort(w: Where, side: NatSide, port: number): void {
   }
 }
 
-function rewrite(w: Where, r: NatRewrite): void {
-  if (r.srcPort !== undefined) setPort(w, 'src', r.srcPort);
-  if (r.dstPort !== undefined) setPort(w, 'dst', r.dstPort);
-  if (r.src !== undefined) setAddress(w, 'src', r.src);
-  if (r.dst !== undefined) setAddress(w, 'dst', r.dst);
+function rewrite(b: Uint8Array, net: number, th: number, end: number, r: NatRewrite): void {
+  if (r.srcPort !== undefined) setPort(b, net, th, end, 'src', r.srcPort);
+  if (r.dstPort !== undefined) setPort(b, net, th, end, 'dst', r.dstPort);
+  if (r.src !== undefined) setAddress(b, net, th, end, 'src', r.src);
+  if (r.dst !== undefined) setAddress(b, net, th, end, 'dst', r.dst);
 }
 
 /** Rewrites the source or destination address, fixing the IP and L4 checksums. */
 export function natSetAddress(pkt: PacketBuffer, side: NatSide, addr: Ipv4Addr): void {
-  setAddress(whereOf(pkt), side, addr);
+  const net = networkOf(pkt);
+  setAddress(pkt.buf, net, transportOf(pkt, net), pkt.end, side, addr);
 }
 
 /**
@@ -138,26 +132,30 @@ export function natSetAddress(pkt: PacketBuffer, side: NatSide, addr: Ipv4Addr):
  * fragments are left alone.
  */
 export function natSetPort(pkt: PacketBuffer, side: NatSide, port: number): void {
-  setPort(whereOf(pkt), side, port);
+  const net = networkOf(pkt);
+  setPort(pkt.buf, net, transportOf(pkt, net), pkt.end, side, port);
 }
 
 /** Applies a rewrite in place: ports first, then addresses, as nf_nat_ipv4_manip_pkt (L4 then IP). */
 export function natRewrite(pkt: PacketBuffer, r: NatRewrite): void {
-  rewrite(whereOf(pkt), r);
+  const net = networkOf(pkt);
+  rewrite(pkt.buf, net, transportOf(pkt, net), pkt.end, r);
 }
 
 /** DNAT: destination address and port (what a KUBE-SEP DNAT or an IPVS masq forward does). */
 export function natDnat(pkt: PacketBuffer, dst: Ipv4Addr, dstPort: number): void {
-  const w = whereOf(pkt);
-  setPort(w, 'dst', dstPort);
-  setAddress(w, 'dst', dst);
+  const net = networkOf(pkt);
+  const th = transportOf(pkt, net);
+  setPort(pkt.buf, net, th, pkt.end, 'dst', dstPort);
+  setAddress(pkt.buf, net, th, pkt.end, 'dst', dst);
 }
 
 /** SNAT/MASQUERADE: source address and port. */
 export function natSnat(pkt: PacketBuffer, src: Ipv4Addr, srcPort: number): void {
-  const w = whereOf(pkt);
-  setPort(w, 'src', srcPort);
-  setAddress(w, 'src', src);
+  const net = networkOf(pkt);
+  const th = transportOf(pkt, net);
+  setPort(pkt.buf, net, th, pkt.end, 'src', srcPort);
+  setAddress(pkt.buf, net, th, pkt.end, 'src', src);
 }
 
 /**
@@ -169,10 +167,11 @@ export function natSnat(pkt: PacketBuffer, src: Ipv4Addr, srcPort: number): void
  * message is not an ICMP error with a quoted IPv4 header.
  */
 export function natRewriteIcmpErrorQuote(pkt: PacketBuffer, inner: NatRewrite): void {
-  const outer = whereOf(pkt);
-  const { b, th } = outer;
-  if (th < 0 || b[outer.net + 9] !== IPPROTO_ICMP) throw new WireError('ipv4.protocol', 'not an ICMP message');
-  const ipEnd = Math.min(outer.end, outer.net + read16(b, outer.net + 2));
+  const net = networkOf(pkt);
+  const th = transportOf(pkt, net);
+  const b = pkt.buf;
+  if (th < 0 || b[net + 9] !== IPPROTO_ICMP) throw new WireError('ipv4.protocol', 'not an ICMP message');
+  const ipEnd = Math.min(pkt.end, net + read16(b, net + 2));
   if (th + ICMP_HEADER_LEN + 20 > ipEnd) throw new WireError('icmp.quote', 'no quoted IPv4 header');
   const type = b[th]!;
   if (type !== 3 && type !== 4 && type !== 5 && type !== 11 && type !== 12) throw new WireError('icmp.type', `${type} is not an error`);
@@ -181,7 +180,7 @@ export function natRewriteIcmpErrorQuote(pkt: PacketBuffer, inner: NatRewrite): 
   const qhl = (vi & 15) * 4;
   if (vi >>> 4 !== 4 || qhl < 20 || qnet + qhl > ipEnd) throw new WireError('icmp.quote', 'quoted IPv4 header is not valid');
   const later = (read16(b, qnet + 6) & IPV4_OFFSET_MASK) !== 0;
-  rewrite({ b, net: qnet, th: later ? -1 : qnet + qhl, end: ipEnd }, inner);
+  rewrite(b, qnet, later ? -1 : qnet + qhl, ipEnd, inner);
   write16(b, th + ICMP_CHECK, 0);
   write16(b, th + ICMP_CHECK, internetChecksum(b, th, ipEnd - th));
 }
