@@ -114,3 +114,32 @@ export function packet(o: PktOpts): PacketBuffer {
 export function ipBytes(p: PacketBuffer): Uint8Array {
   return p.buf.slice(p.network, p.end);
 }
+
+import type { Netfilter } from '../../src/netfilter/netfilter.js';
+import { NF_ACCEPT } from '../../src/netfilter/hooks.js';
+
+/** Local delivery: PREROUTING then INPUT; answers the first non-ACCEPT verdict or ACCEPT. */
+export function deliver(nf: Netfilter, p: PacketBuffer, inDev = 'eth0', extra: Partial<NfHookState> = {}): number {
+  const ns = nf.netns;
+  const v = nf.runHook('PREROUTING', p, hookState(ns, 'PREROUTING', inDev, null, extra));
+  if (v !== NF_ACCEPT) return v;
+  return nf.runHook('INPUT', p, hookState(ns, 'INPUT', inDev, null, extra));
+}
+
+/** Forwarding: PREROUTING, FORWARD, POSTROUTING. */
+export function forward(nf: Netfilter, p: PacketBuffer, inDev: string, outDev: string, extra: Partial<NfHookState> = {}): number {
+  const ns = nf.netns;
+  for (const [hook, i, o] of [['PREROUTING', inDev, null], ['FORWARD', inDev, outDev], ['POSTROUTING', null, outDev]] as const) {
+    const v = nf.runHook(hook, p, hookState(ns, hook, i, o, extra));
+    if (v !== NF_ACCEPT) return v;
+  }
+  return NF_ACCEPT;
+}
+
+/** Locally generated: OUTPUT then POSTROUTING. */
+export function send(nf: Netfilter, p: PacketBuffer, outDev: string): number {
+  const ns = nf.netns;
+  const v = nf.runHook('OUTPUT', p, hookState(ns, 'OUTPUT', null, outDev));
+  if (v !== NF_ACCEPT) return v;
+  return nf.runHook('POSTROUTING', p, hookState(ns, 'POSTROUTING', null, outDev));
+}
