@@ -15,7 +15,7 @@ function run(opts: { services: Service[]; slices: EndpointSlice[]; nodeIPs: stri
   const nl = new MemoryNetlink({ eth0: opts.nodeIPs });
   const fp = new IpvsProxier({
     nodeName: 'test-node',
-    nodeIP: opts.nodeIPs[0]!,
+    nodeIP: opts.nodeIPs[0] ?? '',
     config: kubeProxyConfig({ mode: 'ipvs', nodePortAddresses: opts.nodePortAddresses }),
     iptables: ipt,
     ipvs,
@@ -140,5 +140,112 @@ describe('ipvs mode: upstream TestNodePortIPv4', () => {
     expect(chainHas(t, 'KUBE-NODE-PORT', { jump: 'ACCEPT', matchSet: 'KUBE-HEALTH-CHECK-NODE-PORT' })).toBe(true);
     // The local endpoint is in KUBE-LOOP-BACK for hairpin masquerade.
     expect([...result.ipsets.get('KUBE-LOOP-BACK')!]).toEqual(['10.180.0.1,sctp:80,10.180.0.1']);
+  });
+});
+
+describe('ipvs mode: more upstream cases', () => {
+  const tcpPort = { name: 'p80', port: 80, protocol: 'TCP' as const };
+  it('TestOnlyLocalExternalIPs: other-family external IPs are dropped, external VS gets only the local endpoint', () => {
+    const { result } = run({
+      services: [makeService('ns1', 'svc1', { type: 'NodePort', clusterIP: '10.20.30.41', externalIPs: ['50.60.70.81', '2012::51', '127.0.0.1'], ports: [{ ...tcpPort, targetPort: 80 }], externalTrafficPolicy: 'Local' })],
+      slices: [makeSlice('ns1', 'svc1', 1, { endpoints: [{ addresses: ['10.180.0.1'], nodeName: 'test-node' }, { addresses: ['10.180.1.1'], nodeName: 'other-node' }], ports: [tcpPort] })],
+      nodeIPs: [],
+      nodePortAddresses: [],
+    });
+    expect(result.virtualServers).toHaveLength(3);
+    const state = ipvsState(result);
+    expect(state['50.60.70.81:80/TCP rr']).toEqual(['10.180.0.1:80 w1']);
+    expect(state['127.0.0.1:80/TCP rr']).toEqual(['10.180.0.1:80 w1']);
+    expect(state['10.20.30.41:80/TCP rr']).toEqual(['10.180.0.1:80 w1', '10.180.1.1:80 w1']);
+    expect([...result.ipsets.get('KUBE-EXTERNAL-IP-LOCAL')!].sort()).toEqual(['127.0.0.1,tcp:80', '50.60.70.81,tcp:80']);
+    expect(result.ipsets.get('KUBE-EXTERNAL-IP')!.size).toBe(0);
+  });
+
+  it('TestOnlyLocalNodePorts', () => {
+    const { result } = run({
+      services: [makeService('ns1', 'svc1', { type: 'NodePort', clusterIP: '10.20.30.41', ports: [{ ...tcpPort, nodePort: 3001 }], externalTrafficPolicy: 'Local' })],
+      slices: [makeSlice('ns1', 'svc1', 1, { endpoints: [{ addresses: ['10.180.0.1'], nodeName: 'test-node' }, { addresses: ['10.180.1.1'], nodeName: 'other-node' }], ports: [tcpPort] })],
+      nodeIPs: ['100.101.102.103'],
+      nodePortAddresses: ['100.101.102.0/24'],
+    });
+    expect(result.virtualServers).toHaveLength(2);
+    expect(ipvsState(result)['100.101.102.103:3001/TCP rr']).toEqual(['10.180.0.1:80 w1']);
+    expect([...result.ipsets.get('KUBE-NODE-PORT-TCP')!]).toEqual(['3001']);
+    expect([...result.ipsets.get('KUBE-NODE-PORT-LOCAL-TCP')!]).toEqual(['3001']);
+    const t = result.restoreText;
+    for (const [chain, want] of [
+      ['KUBE-SERVICES', { jump: 'RETURN', source: '127.0.0.0/8' }],
+      ['KUBE-SERVICES', { jump: 'KUBE-MARK-MASQ', matchSet: 'KUBE-CLUSTER-IP' }],
+      ['KUBE-SERVICES', { jump: 'KUBE-NODE-PORT' }],
+      ['KUBE-SERVICES', { jump: 'ACCEPT', matchSet: 'KUBE-CLUSTER-IP' }],
+      ['KUBE-NODE-PORT', { jump: 'RETURN', matchSet: 'KUBE-NODE-PORT-LOCAL-TCP' }],
+      ['KUBE-NODE-PORT', { jump: 'KUBE-MARK-MASQ', matchSet: 'KUBE-NODE-PORT-TCP' }],
+      ['KUBE-NODE-PORT', { jump: 'ACCEPT', matchSet: 'KUBE-HEALTH-CHECK-NODE-PORT' }],
+    ] as const) {
+      expect(chainHas(t, chain, want), `${chain} ${JSON.stringify(want)}`).toBe(true);
+    }
+    // The eTP=Local RETURN comes before the masquerade rule in KUBE-NODE-PORT.
+    const nat = t.split('*filter')[0]!;
+    expect(nat.indexOf('KUBE-NODE-PORT-LOCAL-TCP dst -j RETURN')).toBeLessThan(nat.indexOf('KUBE-NODE-PORT-TCP dst -j KUBE-MARK-MASQ'));
+  });
+
+  it('TestHealthCheckNodePort: only eTP=Local LoadBalancers get a health check node port', () => {
+    const base = { type: 'LoadBalancer' as const, clusterIP: '10.20.30.41', ports: [{ ...tcpPort, nodePort: 3000 }] };
+    const { result } = run({
+      services: [
+        makeService('ns1', 'valid-svc1', { ...base, externalTrafficPolicy: 'Local', healthCheckNodePort: 30000 }),
+        makeService('ns1', 'valid-svc2', { ...base, externalTrafficPolicy: 'Local', healthCheckNodePort: 30001 }),
+        makeService('ns1', 'invalid-svc3', { ...base, externalTrafficPolicy: 'Cluster', healthCheckNodePort: 30002 }),
+      ],
+      slices: [],
+      nodeIPs: ['100.101.102.103'],
+      nodePortAddresses: ['100.101.102.0/24'],
+    });
+    expect([...result.ipsets.get('KUBE-HEALTH-CHECK-NODE-PORT')!].sort()).toEqual(['30000', '30001']);
+    expect(chainHas(result.restoreText, 'KUBE-NODE-PORT', { jump: 'RETURN', matchSet: 'KUBE-NODE-PORT-LOCAL-TCP' })).toBe(true);
+  });
+
+  it('TestLoadBalancerSourceRanges', () => {
+    const { result } = run({
+      services: [makeService('ns1', 'svc1', { type: 'LoadBalancer', clusterIP: '10.20.30.41', ports: [tcpPort], loadBalancerSourceRanges: ['10.0.0.0/8'] }, { loadBalancer: { ingress: [{ ip: '1.2.3.4' }] } })],
+      slices: [makeSlice('ns1', 'svc1', 1, { endpoints: [{ addresses: ['10.180.0.1'] }], ports: [tcpPort] })],
+      nodeIPs: [],
+      nodePortAddresses: [],
+    });
+    expect(ipvsState(result)).toEqual({ '1.2.3.4:80/TCP rr': ['10.180.0.1:80 w1'], '10.20.30.41:80/TCP rr': ['10.180.0.1:80 w1'] });
+    expect([...result.ipsets.get('KUBE-LOAD-BALANCER')!]).toEqual(['1.2.3.4,tcp:80']);
+    expect([...result.ipsets.get('KUBE-LOAD-BALANCER-FW')!]).toEqual(['1.2.3.4,tcp:80']);
+    expect([...result.ipsets.get('KUBE-LOAD-BALANCER-SOURCE-CIDR')!]).toEqual(['1.2.3.4,tcp:80,10.0.0.0/8']);
+    const t = result.restoreText;
+    for (const [chain, want] of [
+      ['KUBE-SERVICES', { jump: 'KUBE-LOAD-BALANCER', matchSet: 'KUBE-LOAD-BALANCER' }],
+      ['KUBE-SERVICES', { jump: 'ACCEPT', matchSet: 'KUBE-LOAD-BALANCER' }],
+      ['KUBE-LOAD-BALANCER', { jump: 'KUBE-MARK-MASQ' }],
+      ['KUBE-PROXY-FIREWALL', { jump: 'KUBE-SOURCE-RANGES-FIREWALL', matchSet: 'KUBE-LOAD-BALANCER-FW' }],
+      ['KUBE-SOURCE-RANGES-FIREWALL', { jump: 'RETURN', matchSet: 'KUBE-LOAD-BALANCER-SOURCE-CIDR' }],
+      ['KUBE-SOURCE-RANGES-FIREWALL', { jump: 'DROP' }],
+    ] as const) {
+      expect(chainHas(t, chain, want), `${chain} ${JSON.stringify(want)}`).toBe(true);
+    }
+    // No range covers the node IP, so the node may not reach the LB: KUBE-IPVS-OUT-FILTER.
+    expect(t).toContain('-A KUBE-IPVS-OUT-FILTER -s 1.2.3.4 -m ipvs --vaddr 1.2.3.4 --vproto tcp --vport 80 -j DROP\n');
+  });
+
+  it('ClientIP affinity becomes persistence with the affinity timeout; mh sets the source-hash flag', () => {
+    const svc = makeService('ns1', 'svc1', { clusterIP: '10.20.30.41', ports: [tcpPort], sessionAffinity: 'ClientIP', sessionAffinityConfig: { clientIP: { timeoutSeconds: 300 } } });
+    const ipt = new MemoryIptables(false);
+    const fp = new IpvsProxier({
+      nodeName: 'test-node',
+      nodeIP: '100.101.102.103',
+      config: kubeProxyConfig({ mode: 'ipvs', ipvs: { scheduler: 'mh' } }),
+      iptables: ipt,
+      netlink: new MemoryNetlink({ eth0: ['100.101.102.103'] }),
+    });
+    fp.onServiceAdd(svc);
+    const r = fp.syncProxyRules();
+    expect(r.virtualServers.map(({ scheduler, flags, timeout, netmask }) => ({ scheduler, flags, timeout, netmask }))).toEqual([
+      { scheduler: 'mh', flags: 0x1 | 0x10, timeout: 300, netmask: '255.255.255.255' },
+    ]);
+    expect(fp.probeVirtualServer()).toMatchObject({ address: '198.51.100.0', port: 20000, protocol: 'TCP', scheduler: 'mh' });
   });
 });
