@@ -188,3 +188,37 @@ export function masqueradeMark(bit: number): string {
   // Go pads the digits (not the 0x prefix) to the width: 0x00004000.
   return '0x' + v.toString(16).padStart(8, '0');
 }
+
+/** A sysctl kube-proxy writes (path under /proc/sys). */
+export interface SysctlSetting {
+  name: string;
+  value: number;
+}
+
+/**
+ * The conntrack settings kube-proxy's server applies at startup (cmd/kube-proxy
+ * setupConntrack): nf_conntrack_max = max(maxPerCore * CPUs, min) when maxPerCore > 0 (the
+ * module's hashsize is raised to max/4 alongside), then each timeout that is set (> 0), and
+ * tcp_be_liberal when asked for.
+ */
+export function conntrackSysctls(config: KubeProxyConfig, numCPU: number): { sysctls: SysctlSetting[]; hashsize: number | null } {
+  const c = config.conntrack;
+  const out: SysctlSetting[] = [];
+  let hashsize: number | null = null;
+  if (c.maxPerCore > 0) {
+    const max = Math.max(c.maxPerCore * numCPU, c.min);
+    out.push({ name: 'net/netfilter/nf_conntrack_max', value: max });
+    hashsize = Math.floor(max / 4);
+  }
+  const secs = (d: string, f: string) => Math.floor(parseDurationNs(d, f) / 1e9);
+  const est = secs(c.tcpEstablishedTimeout, 'conntrack.tcpEstablishedTimeout');
+  if (est > 0) out.push({ name: 'net/netfilter/nf_conntrack_tcp_timeout_established', value: est });
+  const cw = secs(c.tcpCloseWaitTimeout, 'conntrack.tcpCloseWaitTimeout');
+  if (cw > 0) out.push({ name: 'net/netfilter/nf_conntrack_tcp_timeout_close_wait', value: cw });
+  if (c.tcpBeLiberal) out.push({ name: 'net/netfilter/nf_conntrack_tcp_be_liberal', value: 1 });
+  const udp = secs(c.udpTimeout, 'conntrack.udpTimeout');
+  if (udp > 0) out.push({ name: 'net/netfilter/nf_conntrack_udp_timeout', value: udp });
+  const udpStream = secs(c.udpStreamTimeout, 'conntrack.udpStreamTimeout');
+  if (udpStream > 0) out.push({ name: 'net/netfilter/nf_conntrack_udp_timeout_stream', value: udpStream });
+  return { sysctls: out, hashsize };
+}

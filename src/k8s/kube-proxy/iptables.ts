@@ -13,7 +13,7 @@
 import type { EndpointSlice, Service } from '../api/types.js';
 import type { IptablesBackend, TableName } from './backend.js';
 import { isServiceChainName } from './chain-names.js';
-import { masqueradeMark as markString, type KubeProxyConfig, kubeProxyConfig, parseDurationNs } from './config.js';
+import { masqueradeMark as markString, type KubeProxyConfig, type SysctlSetting, kubeProxyConfig, parseDurationNs } from './config.js';
 import { EndpointsTracker, type EndpointInfo } from './endpoints.js';
 import { cidrString, contains, ipString, isLoopback, parseCidrSloppy, parseIpv4Sloppy } from './ip.js';
 import { externallyAccessible, ServiceTracker, usesClusterEndpoints, usesLocalEndpoints, type ServicePortInfo } from './service-port.js';
@@ -236,12 +236,6 @@ export interface IptablesSyncResult {
   };
 }
 
-/** A sysctl kube-proxy writes, as "net/ipv4/conf/all/route_localnet". */
-export interface SysctlWrite {
-  name: string;
-  value: number;
-}
-
 export class IptablesProxier {
   readonly services: ServiceTracker;
   readonly endpoints: EndpointsTracker;
@@ -251,7 +245,7 @@ export class IptablesProxier {
   readonly nodePortAddresses: NodePortAddresses;
   readonly localhostNodePorts: boolean;
   /** Sysctls written when the proxier was created (route_localnet for localhost NodePorts). */
-  readonly sysctls: SysctlWrite[] = [];
+  readonly sysctls: SysctlSetting[] = [];
   needFullSync = true;
   private lastFullSync = Number.NEGATIVE_INFINITY;
   private lastIPTablesCleanup = Number.NEGATIVE_INFINITY;
@@ -278,9 +272,16 @@ export class IptablesProxier {
     this.nodeIPAddr = parseIpv4Sloppy(opts.nodeIP);
   }
 
-  /** ipt.Monitor creates the canary chain in these tables at startup. */
+  /** ipt.Monitor creates the canary chain in these tables at startup (iptables -N). */
   canaryChains(): { table: TableName; chain: string }[] {
     return (['mangle', 'nat', 'filter'] as const).map((table) => ({ table, chain: KUBE_PROXY_CANARY }));
+  }
+
+  /** The canary chains as iptables-restore --noflush input (an empty chain per table). */
+  canaryRestoreText(): string {
+    return this.canaryChains()
+      .map((c) => `*${c.table}\n:${c.chain} - [0:0]\nCOMMIT\n`)
+      .join('');
   }
 
   onServiceAdd(svc: Service): void {

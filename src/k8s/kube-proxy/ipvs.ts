@@ -12,7 +12,7 @@
  */
 import type { EndpointSlice, Protocol, Service } from '../api/types.js';
 import type { IptablesBackend, TableName } from './backend.js';
-import { masqueradeMark as markString, type KubeProxyConfig, kubeProxyConfig } from './config.js';
+import { masqueradeMark as markString, type KubeProxyConfig, type SysctlSetting, kubeProxyConfig } from './config.js';
 import { EndpointsTracker } from './endpoints.js';
 import { cidrString, contains, ipString, isLoopback, parseCidrSloppy, parseIpv4Sloppy } from './ip.js';
 import { localDetectorFor, NodePortAddresses, type LocalDetector } from './iptables.js';
@@ -120,11 +120,6 @@ export interface IpsetBackend {
 export type NetlinkOp =
   | { op: 'ensureDummyDevice'; dev: string }
   | { op: 'bindAddress' | 'unbindAddress'; addr: string; dev: string };
-
-export interface SysctlWrite {
-  name: string;
-  value: number;
-}
 
 /** In-memory IPVS table; real servers kept in the order they were added. */
 export class MemoryIpvs implements IpvsBackend {
@@ -320,7 +315,7 @@ export class IpvsProxier {
   readonly masqueradeMark: string;
   readonly localDetector: LocalDetector | null;
   readonly nodePortAddresses: NodePortAddresses;
-  readonly sysctls: SysctlWrite[] = [];
+  readonly sysctls: SysctlSetting[] = [];
   readonly ipvs: IpvsBackend;
   private initialSync = true;
   private readonly current = new Map<string, Set<string>>(); // ipset contents as last written

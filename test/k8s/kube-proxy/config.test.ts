@@ -61,3 +61,38 @@ nodePortAddresses: [192.168.4.0/24]
     expect(parseDurationNs('0')).toBe(0);
   });
 });
+
+describe('conntrack settings at startup', () => {
+  it('scales nf_conntrack_max by CPUs with the floor, and sets the TCP timeouts', async () => {
+    const { conntrackSysctls } = await import('../../../src/k8s/kube-proxy/config.js');
+    expect(conntrackSysctls(kubeProxyConfig(), 8)).toEqual({
+      sysctls: [
+        { name: 'net/netfilter/nf_conntrack_max', value: 262144 },
+        { name: 'net/netfilter/nf_conntrack_tcp_timeout_established', value: 86400 },
+        { name: 'net/netfilter/nf_conntrack_tcp_timeout_close_wait', value: 3600 },
+      ],
+      hashsize: 65536,
+    });
+    // 2 CPUs x 32768 is below the 131072 floor.
+    expect(conntrackSysctls(kubeProxyConfig(), 2).sysctls[0]).toEqual({ name: 'net/netfilter/nf_conntrack_max', value: 131072 });
+    const liberal = conntrackSysctls(kubeProxyConfig({ conntrack: { maxPerCore: 0, tcpBeLiberal: true, udpTimeout: '30s' } }), 4);
+    expect(liberal.hashsize).toBeNull();
+    expect(liberal.sysctls.map((s) => s.name)).toEqual([
+      'net/netfilter/nf_conntrack_tcp_timeout_established',
+      'net/netfilter/nf_conntrack_tcp_timeout_close_wait',
+      'net/netfilter/nf_conntrack_tcp_be_liberal',
+      'net/netfilter/nf_conntrack_udp_timeout',
+    ]);
+  });
+});
+
+describe('createProxier', () => {
+  it('picks the proxier for the mode', async () => {
+    const { createProxier, IptablesProxier, IpvsProxier, MemoryIptables, MemoryNetlink } = await import('../../../src/k8s/kube-proxy/index.js');
+    const base = { nodeName: 'n', nodeIP: '192.168.4.86', iptables: new MemoryIptables() };
+    expect(createProxier({ ...base, config: kubeProxyConfig() })).toBeInstanceOf(IptablesProxier);
+    expect(createProxier({ ...base, config: kubeProxyConfig({ mode: 'ipvs' }), netlink: new MemoryNetlink() })).toBeInstanceOf(IpvsProxier);
+    expect(() => createProxier({ ...base, config: kubeProxyConfig({ mode: 'ipvs' }) })).toThrow(/netlink/);
+    expect(() => createProxier({ ...base, config: kubeProxyConfig({ mode: 'nftables' }) })).toThrow(/nftables/);
+  });
+});
