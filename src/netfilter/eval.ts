@@ -29,7 +29,6 @@ export function walkTable(table: Table, hook: NfHook, c: PacketCtx): number {
   const start = table.builtin(hook);
   if (!start) return NF_ACCEPT;
   const sink = c.env.sink;
-  const traced = sink !== null && c.env.traced.has(c.packet);
   const len = c.ip.totalLength;
   const stackChain: Chain[] = [];
   const stackIdx: number[] = [];
@@ -39,12 +38,12 @@ export function walkTable(table: Table, hook: NfHook, c: PacketCtx): number {
     const rules = chain.rules;
     if (i >= rules.length) {
       if (chain.builtin || stackChain.length === 0) {
-        if (sink) endEvent(c, 'nf.policy', chain, traced);
+        if (sink) endEvent(c, 'nf.policy', chain);
         chain.pkts++;
         chain.bytes += len;
         return chain.policy === 'DROP' ? NF_DROP : NF_ACCEPT;
       }
-      if (sink) endEvent(c, 'nf.return', chain, traced);
+      if (sink) endEvent(c, 'nf.return', chain);
       chain = stackChain.pop()!;
       i = stackIdx.pop()!;
       continue;
@@ -61,7 +60,7 @@ export function walkTable(table: Table, hook: NfHook, c: PacketCtx): number {
         }
       }
     }
-    if (sink) ruleEvent(c, chain, i, r, ok, traced);
+    if (sink) ruleEvent(c, chain, i, r, ok);
     if (!ok) {
       i++;
       continue;
@@ -79,7 +78,7 @@ export function walkTable(table: Table, hook: NfHook, c: PacketCtx): number {
     if (r.verdict === 'RETURN') {
       if (stackChain.length === 0) {
         // RETURN from a built-in chain: its policy decides (underflow).
-        if (sink) endEvent(c, 'nf.policy', start, traced);
+        if (sink) endEvent(c, 'nf.policy', start);
         start.pkts++;
         start.bytes += len;
         return start.policy === 'DROP' ? NF_DROP : NF_ACCEPT;
@@ -103,14 +102,17 @@ export function walkTable(table: Table, hook: NfHook, c: PacketCtx): number {
   }
 }
 
-function ruleEvent(c: PacketCtx, chain: Chain, i: number, r: Rule, matched: boolean, traced: boolean): void {
+function ruleEvent(c: PacketCtx, chain: Chain, i: number, r: Rule, matched: boolean): void {
+  // skb->nf_trace is read when the rule matches, before its target runs (ipt_do_table).
+  const traced = c.env.traced.has(c.packet);
   const ns = c.state.netns;
   const base = { time: ns.now(), node: ns.node, netns: ns.netns, step: `${c.table}:${chain.name}` };
   c.env.sink!.record({ kind: 'nf.rule', ...base, table: c.table, chain: chain.name, ruleNum: i + 1, rule: `-A ${chain.name}${r.text}`, matched, verdict: matched ? 'match' : 'no-match' });
   if (traced && matched) c.env.sink!.record({ kind: 'nf.trace', ...base, text: `TRACE: ${c.table}:${chain.name}:rule:${i + 1} ${describePacket(c)}` });
 }
 
-function endEvent(c: PacketCtx, kind: 'nf.policy' | 'nf.return', chain: Chain, traced: boolean): void {
+function endEvent(c: PacketCtx, kind: 'nf.policy' | 'nf.return', chain: Chain): void {
+  const traced = c.env.traced.has(c.packet);
   const ns = c.state.netns;
   const base = { time: ns.now(), node: ns.node, netns: ns.netns, step: `${c.table}:${chain.name}` };
   const ruleNum = chain.rules.length + 1;

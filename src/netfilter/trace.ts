@@ -50,9 +50,15 @@ export interface NfCtEvent extends TraceEventBase {
   readonly entry?: string;
 }
 
+/** A `-j LOG` line (nf_log_syslog format: prefix, IN=, OUT=, MAC=, SRC=, ...). */
 export interface NfLogEvent extends TraceEventBase {
-  readonly kind: 'nf.log' | 'nf.trace';
-  /** The kernel log line (nf_log_syslog format), e.g. `TRACE: nat:KUBE-SVC-X:rule:2 IN=...`. */
+  readonly kind: 'nf.log';
+  readonly text: string;
+}
+
+/** A kernel TRACE line for a packet marked by `-j TRACE`, e.g. `TRACE: nat:KUBE-SVC-X:rule:2 IN=...`. */
+export interface NfKernelTraceEvent extends TraceEventBase {
+  readonly kind: 'nf.trace';
   readonly text: string;
 }
 
@@ -61,4 +67,4 @@ export interface NfRejectEvent extends TraceEventBase {
   readonly with: string;
 }
 
-export type NfTraceEvent = NfRuleEvent | NfChainEndEvent | NfTableDoneEvent | NfNatEvent | NfCtEvent | NfLogEvent | NfRejectEvent;
+export type NfTraceEvent = NfRuleEvent | NfChainEndEvent | NfTableDoneEvent | NfNatEvent | NfCtEvent | NfLogEvent | NfKernelTraceEvent | NfRejectEvent;
