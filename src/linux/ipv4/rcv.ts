@@ -83,7 +83,8 @@ function ipRcvFinish(netns: Netns, dev: NetDevice, p: PacketBuffer, pktType: num
     return;
   }
   if (r.type === 'local' || r.type === 'broadcast') {
-    if (!validateSource(netns, dev, saddr)) return drop(netns, dev, 'fib_validate_source', 'IP_RPFILTER');
+    const bad = validateSource(netns, dev, saddr);
+    if (bad !== null) return drop(netns, dev, 'fib_validate_source', bad);
     ipLocalDeliver(netns, dev, p, daddr);
     return;
   }
@@ -92,26 +93,30 @@ function ipRcvFinish(netns: Netns, dev: NetDevice, p: PacketBuffer, pktType: num
   if (r.type === 'unreachable') return icmpSend(netns, p, 3, 1, 0);
   if (r.type === 'prohibit') return icmpSend(netns, p, 3, 13, 0);
   if (r.type !== 'unicast') return drop(netns, dev, 'ip_route_input', 'NO_ROUTE');
-  if (!validateSource(netns, dev, saddr)) return drop(netns, dev, 'fib_validate_source', 'IP_RPFILTER');
+  const bad = validateSource(netns, dev, saddr);
+  if (bad !== null) return drop(netns, dev, 'fib_validate_source', bad);
   ipForward(netns, dev, r, p, pktType);
 }
 
-/** fib_validate_source: rp_filter 0/1/2 and accept_local, as the kernel decides. */
-function validateSource(netns: Netns, dev: NetDevice, saddr: Ipv4Addr): boolean {
+/**
+ * fib_validate_source: rp_filter 0/1/2 and accept_local, as the kernel decides. Answers null
+ * when the source is acceptable, else the drop reason (a local source is a martian).
+ */
+function validateSource(netns: Netns, dev: NetDevice, saddr: Ipv4Addr): string | null {
   const all = netns.sysctl_.all;
   const rpf = Math.max(all.rp_filter, dev.conf.rp_filter);
   const acceptLocal = (all.accept_local || dev.conf.accept_local) !== 0;
   if (!rpf) {
-    if (acceptLocal) return true;
-    return !netns.isLocalAddress(saddr);
+    if (acceptLocal) return null;
+    return netns.isLocalAddress(saddr) ? 'IP_INVALID_SOURCE' : null;
   }
   const r: Route | undefined = netns.fibLookup(saddr);
-  if (r === undefined) return false; // last_resort with rpf on
-  if (r.type !== 'unicast' && (r.type !== 'local' || !acceptLocal)) return false;
-  if (r.dev === dev) return true;
-  if (dev.inAddrs.length === 0) return false;
-  if (rpf === 1) return false;
-  return true;
+  if (r === undefined) return 'IP_RPFILTER'; // last_resort with rpf on
+  if (r.type !== 'unicast' && (r.type !== 'local' || !acceptLocal)) return 'IP_INVALID_SOURCE';
+  if (r.dev === dev) return null;
+  if (dev.inAddrs.length === 0) return 'IP_RPFILTER';
+  if (rpf === 1) return 'IP_RPFILTER';
+  return null;
 }
 
 /** ip_local_deliver: INPUT hooks, then the protocol (ip_local_deliver_finish). */

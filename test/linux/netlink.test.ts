@@ -1,0 +1,157 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { EventQueue } from '../../src/sim/event-queue.js';
+import { Random } from '../../src/sim/random.js';
+import { formatIpv4, parseIpv4, prefixMask, type Ipv4Addr } from '../../src/wire/ipv4-address.js';
+import { formatMac } from '../../src/wire/mac-address.js';
+import { FibTable, type Route } from '../../src/linux/fib.js';
+import { ip, linkAdd, Netns } from '../../src/linux/netlink.js';
+import type { BridgeDevice } from '../../src/linux/link/bridge.js';
+import { ipLink } from '../../src/linux/print/ip-link.js';
+import { ipRoute } from '../../src/linux/print/ip-route.js';
+
+const env = () => ({ clock: new EventQueue(), rng: new Random(1), trace: null });
+
+describe('FibTable', () => {
+  const route = (dst: number, len: number, metric: number, seq: number): Route => ({
+    table: 254, type: 'unicast', dst: ((dst & prefixMask(len)) >>> 0) as Ipv4Addr, len, tos: 0, via: 0 as Ipv4Addr, dev: null,
+    proto: 'boot', scope: 'link', prefsrc: 0 as Ipv4Addr, metric, onlink: false, mtu: 0, seq,
+  });
+
+  it('longest prefix match, lowest metric among equals, agrees with a linear scan', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.integer({ min: 0, max: 0xffffffff }), fc.integer({ min: 0, max: 32 }), fc.integer({ min: 0, max: 3 })), { maxLength: 40 }),
+        fc.array(fc.integer({ min: 0, max: 0xffffffff }), { minLength: 1, maxLength: 20 }),
+        (specs, dsts) => {
+          const t = new FibTable(254);
+          const all: Route[] = [];
+          specs.forEach(([d, l, m], i) => {
+            const r = route(d, l, m, i);
+            if (all.some((x) => x.dst === r.dst && x.len === r.len && x.metric === r.metric)) return;
+            all.push(r);
+            t.insert(r);
+          });
+          for (const d of dsts) {
+            const matching = all.filter((r) => ((d & prefixMask(r.len)) >>> 0) === r.dst);
+            matching.sort((a, b) => b.len - a.len || a.metric - b.metric || a.seq - b.seq);
+            expect(t.lookup(d as Ipv4Addr)).toBe(matching[0]);
+          }
+          // Removing everything empties the table.
+          for (const r of all) expect(t.remove(r)).toBe(true);
+          expect(t.size).toBe(0);
+          expect(t.lookup(dsts[0]! as Ipv4Addr)).toBeUndefined();
+        },
+      ),
+    );
+  });
+});
+
+describe('links', () => {
+  it('ifindex: per namespace, lo is 1, a veth peer is registered first, a moved device keeps its index if free', () => {
+    const e = env();
+    const a = new Netns(e, 'n', 'a');
+    const b = new Netns(e, 'n', 'b');
+    ip(a, 'link add x type veth peer name y');
+    expect([a.mustDev('y').ifindex, a.mustDev('x').ifindex]).toEqual([2, 3]);
+    ip(a, 'link add p type veth peer name eth0 netns b', (n) => (n === 'b' ? b : undefined));
+    expect([b.mustDev('eth0').ifindex, a.mustDev('p').ifindex]).toEqual([2, 4]);
+    ip(a, 'link set y netns b', (n) => (n === 'b' ? b : undefined));
+    expect(b.mustDev('y').ifindex).toBe(3); // 3 was free in b
+    ip(b, 'link add q type dummy');
+    expect(b.mustDev('q').ifindex).toBe(4); // the counter continues after the last index handed out
+    expect(ipLink(a, { dev: 'x' })).toContain('3: x@if3: <BROADCAST,MULTICAST> mtu 1500 qdisc noop state DOWN mode DEFAULT');
+    expect(ipLink(a, { dev: 'x' })).toContain('link-netns b');
+  });
+
+  it('a moved device that clashes gets a new index', () => {
+    const e = env();
+    const a = new Netns(e, 'n', 'a');
+    const b = new Netns(e, 'n', 'b');
+    ip(a, 'link add x type dummy'); // 2 in a
+    ip(b, 'link add z type dummy'); // 2 in b
+    ip(a, 'link set x netns b', () => b);
+    expect(b.mustDev('x').ifindex).toBe(3);
+  });
+
+  it('the bridge MAC follows the lowest port MAC unless it was set', () => {
+    const ns = new Netns(env(), 'n', 'a');
+    ip(ns, 'link add br0 type bridge');
+    const br = ns.mustDev('br0') as BridgeDevice;
+    ip(ns, 'link add v1 address 02:00:00:00:00:30 type veth peer name w1');
+    ip(ns, 'link add v2 address 02:00:00:00:00:20 type veth peer name w2');
+    ip(ns, 'link set v1 master br0');
+    expect(formatMac(br.mac)).toBe('02:00:00:00:00:30');
+    ip(ns, 'link set v2 master br0');
+    expect(formatMac(br.mac)).toBe('02:00:00:00:00:20');
+    ip(ns, 'link set v2 nomaster');
+    expect(formatMac(br.mac)).toBe('02:00:00:00:00:30');
+    ip(ns, 'link set br0 address 02:00:00:00:00:01');
+    ip(ns, 'link set v2 master br0');
+    expect(formatMac(br.mac)).toBe('02:00:00:00:00:01');
+    expect(br.fdbLines(br)).toEqual(['02:00:00:00:00:01 dev br0 master br0 permanent']);
+  });
+
+  it('random MACs are locally administered unicast and reproducible from the seed', () => {
+    const macs = (seed: number) => {
+      const ns = new Netns({ clock: new EventQueue(), rng: new Random(seed), trace: null }, 'n', 'a');
+      return [1, 2, 3].map((i) => linkAdd(ns, { name: `d${i}`, kind: 'dummy' }).mac);
+    };
+    const m = macs(9);
+    expect(macs(9)).toEqual(m);
+    expect(macs(10)).not.toEqual(m);
+    for (const x of m) expect(parseInt(formatMac(x).slice(0, 2), 16) & 3).toBe(2);
+  });
+});
+
+describe('addresses and routes', () => {
+  it('the kernel routes of an address come and go with the link', () => {
+    const ns = new Netns(env(), 'n', 'a');
+    ip(ns, 'link add x type veth peer name y');
+    ip(ns, 'addr add 10.1.0.5/24 dev x');
+    expect(ipRoute(ns, { table: 'all' })).toBe('local 10.1.0.5 dev x table local proto kernel scope host src 10.1.0.5 \n');
+    ip(ns, 'link set x up');
+    ip(ns, 'link set y up');
+    expect(ipRoute(ns)).toBe('10.1.0.0/24 dev x proto kernel scope link src 10.1.0.5 \n');
+    ip(ns, 'route add 10.9.0.0/16 via 10.1.0.1');
+    ip(ns, 'link set x down');
+    expect(ipRoute(ns)).toBe('');
+    expect(ipRoute(ns, { table: 'all' })).toBe('local 10.1.0.5 dev x table local proto kernel scope host src 10.1.0.5 \n');
+    ip(ns, 'addr del 10.1.0.5/24 dev x');
+    expect(ipRoute(ns, { table: 'all' })).toBe('');
+  });
+
+  it('route replace swaps the route of the same prefix and metric; del removes it', () => {
+    const ns = new Netns(env(), 'n', 'a');
+    ip(ns, 'link add x type veth peer name y');
+    ip(ns, 'link set x up');
+    ip(ns, 'addr add 10.1.0.5/24 dev x');
+    ip(ns, 'route replace 10.2.0.0/16 via 10.1.0.1');
+    ip(ns, 'route replace 10.2.0.0/16 via 10.1.0.2');
+    ip(ns, 'route add 10.2.0.0/16 via 10.1.0.3 metric 10');
+    expect(ipRoute(ns)).toContain('10.2.0.0/16 via 10.1.0.2 dev x linkdown \n10.2.0.0/16 via 10.1.0.3 dev x metric 10 linkdown \n');
+    const r = ns.fibLookup(parseIpv4('10.2.3.4'));
+    expect(r && formatIpv4(r.via)).toBe('10.1.0.2');
+    ip(ns, 'route del 10.2.0.0/16 metric 0');
+    const r2 = ns.fibLookup(parseIpv4('10.2.3.4'));
+    expect(r2 && formatIpv4(r2.via)).toBe('10.1.0.3');
+    expect(() => ip(ns, 'route del 10.3.0.0/16')).toThrow('No such process');
+  });
+
+  it('inet_select_addr: the first primary address in the next hop subnet, else the first usable one', () => {
+    const ns = new Netns(env(), 'n', 'a');
+    ip(ns, 'link add x type veth peer name y');
+    ip(ns, 'link set x up');
+    ip(ns, 'addr add 10.1.0.5/24 dev x');
+    ip(ns, 'addr add 10.2.0.5/24 dev x');
+    ip(ns, 'route add 10.3.0.0/16 via 10.2.0.1 dev x');
+    const r = ns.routeOutput(parseIpv4('10.3.0.9'));
+    expect(typeof r !== 'string' && formatIpv4(r.src)).toBe('10.2.0.5');
+    ip(ns, 'route add default via 10.1.0.1 dev x src 10.2.0.5');
+    const d = ns.routeOutput(parseIpv4('8.8.8.8'));
+    expect(typeof d !== 'string' && formatIpv4(d.src)).toBe('10.2.0.5');
+    expect(ns.addressType(parseIpv4('10.1.0.255'))).toBe('BROADCAST');
+    expect(ns.addressType(parseIpv4('10.1.0.5'))).toBe('LOCAL');
+    expect(ns.selectSourceAddress('x', parseIpv4('10.1.0.77'))).toBe(parseIpv4('10.1.0.5'));
+  });
+});
