@@ -6,7 +6,8 @@ import type { Msg, RR } from './message.js';
  * A DNS encoder with name compression, for the replies CoreDNS compresses (miekg `Truncate`
  * turns compression on when the uncompressed reply does not fit). Names compress as miekg
  * packs them: owner names, question names and the RFC 1035 rdata names (CNAME, NS, PTR, MX,
- * SOA) may point back and be pointed to; SRV targets are written in full (RFC 2782).
+ * SOA) may become pointers; SRV targets are written in full (RFC 2782) but, like every name,
+ * can be pointed to later.
  * Unknown types fall back to dns-packet's uncompressed record encoding.
  */
 class Packer {
@@ -36,13 +37,16 @@ class Packer {
     const labels = s.split('.');
     for (let i = 0; i < labels.length; i++) {
       const suffix = labels.slice(i).join('.');
-      if (this.compress && compressible) {
+      if (this.compress) {
+        // As miekg packDomainName: every name is remembered for later pointers, but only
+        // compressible ones may themselves become a pointer.
         const p = this.names.get(suffix);
         if (p !== undefined) {
-          this.u16(0xc000 | p);
-          return;
-        }
-        if (this.bytes.length < 0x3fff) this.names.set(suffix, this.bytes.length);
+          if (compressible) {
+            this.u16(0xc000 | p);
+            return;
+          }
+        } else if (this.bytes.length < 0x3fff) this.names.set(suffix, this.bytes.length);
       }
       const lab = Buffer.from(labels[i]!, 'utf8');
       if (lab.length > 63 || lab.length === 0) throw new WireError('dns.name', `bad label in "${n}"`);
