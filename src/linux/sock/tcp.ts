@@ -60,7 +60,7 @@ import {
   TCP_ATO_MIN_MS, TCP_DELACK_MAX_MS, TCP_INIT_CWND, TCP_MAX_QUICKACKS, TCP_MSS_DEFAULT, TCP_RTO_MAX_MS, TCP_RTO_MIN_MS,
   TCP_TIMEOUT_INIT_MS, TCP_TIMEWAIT_LEN_MS, TCPOLEN_TSTAMP_ALIGNED,
 } from './tcp-state.js';
-import { advertisedWindow, establishedOptions, initialWindow, LINUX_RMEM, winFromSpace, type TcpRmem } from './tcp-output.js';
+import { advertisedWindow, establishedOptions, initialWindow, LINUX_RMEM, MIN_WINDOW_CLAMP, segmentTruesize, type TcpRmem } from './tcp-output.js';
 
 /** Application callbacks (what a process blocked in connect/recv/accept would learn). */
 export interface TcpHandlers {
@@ -154,6 +154,12 @@ export class TcpSocket implements TableSock {
   rcvWnd = 0;
   rcvWup = 0;
   rcvSsthresh = 0;
+  /** sk_rcvbuf (tcp_rmem[1]), its window fraction scaling_ratio / 256, window_clamp. */
+  rcvbuf = LINUX_RMEM.rmemDefault;
+  scalingRatio = 128;
+  windowClamp = 0;
+  /** sk_rmem_alloc: truesize of data delivered but not yet read by the application. */
+  rmemAlloc = 0;
   // Negotiated options.
   advMss = 1460;
   /** Peer's MSS clamp (its MSS option, or 536). */
@@ -258,7 +264,9 @@ export class TcpSocket implements TableSock {
     s.wscaleOk = layer.sysctlInt('net.ipv4.tcp_window_scaling', 1) !== 0;
     const iw = initialWindow(rmem, s.advMss, s.wscaleOk);
     s.rcvWnd = iw.rcvWnd;
-    s.rcvSsthresh = iw.rcvWnd;
+    s.rcvbuf = rmem.rmemDefault;
+    s.windowClamp = Math.floor((s.rcvbuf * s.scalingRatio) / 256);
+    s.rcvSsthresh = Math.min(iw.rcvWnd, s.windowClamp);
     s.rcvWscale = iw.wscale;
     s.rcvMss = Math.max(Math.min(s.advMss, iw.rcvWnd >> 1, TCP_MSS_DEFAULT), 88);
     s.sndUna = s.iss;
@@ -358,10 +366,15 @@ export class TcpSocket implements TableSock {
     this.layer.ip.ipOutput(pkt);
   }
 
-  /** The window field and options of a non-SYN segment. */
+  /** tcp_space: the window the free part of the receive buffer is worth. */
+  private tcpSpace(): number {
+    return Math.floor(((this.rcvbuf - this.rmemAlloc) * this.scalingRatio) / 256);
+  }
+
+  /** The window field of a non-SYN segment (tcp_select_window). */
   private windowField(): number {
     const curWin = Math.max(seqDiff(seqAdd(this.rcvWup, this.rcvWnd), this.rcvNxt), 0);
-    const w = advertisedWindow(this.rcvSsthresh, winFromSpace(readRmem(this.layer).rmemDefault), this.rcvWscale, curWin);
+    const w = advertisedWindow(this.rcvSsthresh, this.tcpSpace(), this.rcvWscale, curWin, this.rcvWnd, this.rcvMss);
     this.rcvWnd = w.rcvWnd;
     this.rcvWup = this.rcvNxt;
     return w.field;
@@ -900,7 +913,15 @@ export class TcpSocket implements TableSock {
     }
     const total = delivered.reduce((n, d) => n + d.length, 0);
     if (total > 0 && this.layer.trace) this.layer.emit({ kind: 'sock.deliver', step: 'tcp_queue_rcv', proto: 'tcp', tuple: describeSock(this), bytes: total });
-    for (const d of delivered) this.layer.wake(() => this.handlers.onData?.(this, d));
+    for (const d of delivered) {
+      // Charged to the receive queue until the application reads it (sk_rmem_alloc).
+      const charge = segmentTruesize(d.length);
+      this.rmemAlloc += charge;
+      this.layer.wake(() => {
+        this.rmemAlloc -= charge;
+        this.handlers.onData?.(this, d);
+      });
+    }
     if (gotFin) {
       this.rcvNxt = seqAdd(this.rcvNxt, 1);
       this.peerFin = true;
@@ -943,10 +964,21 @@ export class TcpSocket implements TableSock {
     this.scheduleDelack();
   }
 
-  /** tcp_event_data_recv + tcp_measure_rcv_mss. */
+  /** tcp_event_data_recv: tcp_measure_rcv_mss, the ATO estimator, tcp_grow_window. */
   private eventDataRecv(len: number): void {
     const now = this.layer.now;
-    if (len > this.rcvMss) this.rcvMss = Math.min(len, this.advMss);
+    const truesize = segmentTruesize(len);
+    if (len >= this.rcvMss) {
+      if (len !== this.rcvMss) {
+        const ratio = Math.max(Math.floor((len * 256) / truesize), 1);
+        if (ratio !== this.scalingRatio) {
+          this.scalingRatio = ratio;
+          this.setWindowClamp(Math.floor((this.rcvbuf * ratio) / 256));
+          if (this.windowClamp < this.rcvSsthresh) this.rcvSsthresh = this.windowClamp;
+        }
+      }
+      this.rcvMss = Math.min(len, this.advMss);
+    }
     if (this.ato === 0) {
       this.incrQuickack();
       this.ato = TCP_ATO_MIN_MS;
@@ -957,6 +989,23 @@ export class TcpSocket implements TableSock {
       else if (m > this.rtoMs) this.incrQuickack();
     }
     this.lrcvtime = now;
+    if (len >= 128) {
+      // tcp_grow_window: the segment's truesize fits, so the threshold may grow by
+      // max(2 * advmss, 2 * len), up to what the clamp and the free space allow.
+      const room = Math.min(this.windowClamp, this.tcpSpace()) - this.rcvSsthresh;
+      if (room > 0) {
+        this.rcvSsthresh += Math.min(room, Math.max(2 * this.advMss, 2 * len));
+        this.quick |= 1;
+      }
+    }
+  }
+
+  /** tcp_set_window_clamp. */
+  private setWindowClamp(val: number): void {
+    const old = this.windowClamp;
+    this.windowClamp = Math.max(MIN_WINDOW_CLAMP, val);
+    if (this.windowClamp < old) this.rcvSsthresh = Math.min(this.rcvSsthresh, this.windowClamp);
+    else this.rcvSsthresh = Math.max(Math.min(this.rcvWnd, this.windowClamp), this.rcvSsthresh);
   }
 
   /** tcp_incr_quickack(TCP_MAX_QUICKACKS). */
@@ -1070,9 +1119,12 @@ export class TcpSocket implements TableSock {
     const wsOk = layer.sysctlInt('net.ipv4.tcp_window_scaling', 1) !== 0;
     c.takeSynOptions(s, wsOk);
     // tcp_openreq_init_rwin: the window is sized for the MSS less the timestamp option.
-    const iw = initialWindow(readRmem(layer), c.advMss - (c.tsOk ? TCPOLEN_TSTAMP_ALIGNED : 0), c.wscaleOk);
+    const rmem = readRmem(layer);
+    const iw = initialWindow(rmem, c.advMss - (c.tsOk ? TCPOLEN_TSTAMP_ALIGNED : 0), c.wscaleOk);
     c.rcvWnd = iw.rcvWnd;
-    c.rcvSsthresh = iw.rcvWnd;
+    c.rcvbuf = rmem.rmemDefault;
+    c.windowClamp = Math.floor((c.rcvbuf * c.scalingRatio) / 256);
+    c.rcvSsthresh = Math.min(iw.rcvWnd, c.windowClamp);
     c.rcvWscale = c.wscaleOk ? iw.wscale : 0;
     c.rcvMss = Math.max(Math.min(c.advMss, iw.rcvWnd >> 1, TCP_MSS_DEFAULT), 88);
     c.sndWnd = s.window;

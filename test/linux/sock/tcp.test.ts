@@ -182,13 +182,14 @@ describe('TCP exchange as a real capture shows it', () => {
       'S>C [.] 1:1449 ack 3 win 64',
       'S>C [.] 1449:2897 ack 3 win 64',
       'S>C [P.] 2897:3001 ack 3 win 64',
-      'C>S [.] 3 ack 1449 win 63',
-      'C>S [.] 3 ack 2897 win 63',
-      'C>S [.] 3 ack 3001 win 63',
-      'C>S [F.] 3 ack 3001 win 63',
+      // The window grows with the data (tcp_grow_window): 69 as in the capture.
+      'C>S [.] 3 ack 1449 win 66',
+      'C>S [.] 3 ack 2897 win 69',
+      'C>S [.] 3 ack 3001 win 69',
+      'C>S [F.] 3 ack 3001 win 69',
       'S>C [.] 3001 ack 4 win 64',
       'S>C [F.] 3001 ack 4 win 64',
-      'C>S [.] 4 ack 3002 win 63',
+      'C>S [.] 4 ack 3002 win 69',
     ]);
     const fin = flow[11]!;
     expect(flow[12]!.time - fin.time).toBe(millis(40) + 100_000);
