@@ -13,3 +13,4 @@ export * from './tcp.js';
 export * from './vxlan.js';
 export * from './build.js';
 export * from './nat.js';
+export * from './fragment.js';

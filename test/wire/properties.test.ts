@@ -6,7 +6,7 @@ import {
   ArpPacket, emitArp, emitEthernet, emitIcmp, emitIpv4Header, emitTcp, emitUdp, emitVxlan, EthernetFrame, ethernetHeaderLength,
   IcmpPacket, icmpLength, Ipv4Packet, ipv4HeaderLength, PacketBuffer, parseArp, parseEthernet, parseIcmp, parseIpv4Header,
   parseTcp, parseUdp, parseVxlan, setHeaderOffsets, tcpHeaderLength, tcpOptionsLength, TcpSegment, UdpPacket, vxlanDecapsulate,
-  VxlanPacket, WireError, buildTcpFrame, buildUdpFrame, buildIcmpFrame, buildArpFrame, vxlanEncapsulate,
+  VxlanPacket, WireError, Ipv4Reassembler, fragmentIpv4, buildTcpFrame, buildUdpFrame, buildIcmpFrame, buildArpFrame, vxlanEncapsulate,
 } from '../../src/wire/index.js';
 import type { ArpRepr, EthernetRepr, IcmpRepr, Ipv4Addr, Ipv4Repr, MacAddr, TcpOption, TcpRepr, UdpRepr, VxlanRepr } from '../../src/wire/index.js';
 
@@ -183,6 +183,8 @@ function touchAll(b: Uint8Array): void {
   for (const parse of [parseEthernet, parseArp, parseIpv4Header, parseUdp, parseTcp, parseIcmp, parseVxlan]) onlyWireError(() => parse(b));
   onlyWireError(() => vxlanDecapsulate(PacketBuffer.from(b), { verifyChecksum: true }));
   onlyWireError(() => setHeaderOffsets(PacketBuffer.from(b)));
+  onlyWireError(() => new Ipv4Reassembler().add(PacketBuffer.from(b), 0));
+  onlyWireError(() => fragmentIpv4(PacketBuffer.from(b), 68));
 }
 
 /** Valid frames of every kind, to mutate: random bytes rarely get past the first check. */
