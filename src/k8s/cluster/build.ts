@@ -1,0 +1,116 @@
+import { linkAdd } from '../../linux/netlink.js';
+import type { NicDevice } from '../../linux/link/nic.js';
+import { cidrContains, parseCidr, parseIpv4 } from '../../wire/ipv4-address.js';
+import { formatMac, parseMac, randomMac } from '../../wire/mac-address.js';
+import type { ClusterState } from '../controllers/cluster-state.js';
+import { bridgeCniAdd } from '../cni/bridge.js';
+import { caliName, calicoCniAdd } from '../cni/calico.js';
+import { flanneldSetup, type FlannelLease } from '../flannel/flanneld.js';
+import { podKey, World, type Machine } from './world.js';
+
+export const GATEWAY = 'gateway';
+const OS = 'os/network';
+
+/**
+ * Builds the Linux side of a cluster from the control plane's state: the underlay segment and
+ * its gateway, every node's root namespace with eth0, external hosts, then what the node
+ * agents do, in the order they start on a real node: flanneld, then kubelet + CNI for each
+ * pod. Deterministic for the same state.
+ */
+export function buildWorld(state: ClusterState): World {
+  const spec = state.cluster.spec;
+  const w = new World(spec.seed);
+  const macRng = w.rng.fork('hw-mac');
+  const underlay = parseCidr(spec.underlay.cidr);
+  const seg = w.segment('underlay');
+  const mtu = spec.underlay.mtu ?? 1500;
+
+  const nic = (m: Machine, name: string, mac: string | undefined, segName: string): NicDevice => {
+    const d = linkAdd(m.root, { name, kind: 'nic', address: mac ? parseMac(mac) : randomMac(() => macRng.byte()) }) as NicDevice;
+    d.mtu = mtu;
+    d.attach(w.segment(segName));
+    return d;
+  };
+
+  // The underlay gateway routes to everything outside the underlay (the "internet" side).
+  const gw = w.addMachine(GATEWAY, spec.underlay.gateway, 'gateway');
+  nic(gw, 'eth0', spec.underlay.gatewayMAC, 'underlay');
+  w.log.ip(gw.root, OS, 'link set eth0 up');
+  w.log.ip(gw.root, OS, `addr add ${spec.underlay.gateway}/${underlay.len} brd + dev eth0`);
+  w.log.sysctl(gw.root, OS, 'net.ipv4.ip_forward', '1');
+  const outside = spec.externalHosts.filter((h) => !cidrContains(underlay, parseIpv4(h.ip)));
+  if (outside.length) {
+    nic(gw, 'eth1', undefined, 'internet');
+    w.log.ip(gw.root, OS, 'link set eth1 up');
+    w.log.ip(gw.root, OS, `addr add ${spec.underlay.gateway}/32 dev eth1`);
+  }
+
+  for (const n of spec.nodes) {
+    const m = w.addMachine(n.name, n.ip, 'node');
+    nic(m, 'eth0', n.mac, 'underlay');
+    w.log.ip(m.root, OS, 'link set eth0 up');
+    w.log.ip(m.root, OS, `addr add ${n.ip}/${underlay.len} brd + dev eth0`);
+    w.log.ip(m.root, OS, `route add default via ${spec.underlay.gateway} dev eth0`);
+    // br_netfilter is loaded on every Kubernetes node (kubeadm preflight, kube-proxy).
+    w.log.sysctl(m.root, OS, 'net.bridge.bridge-nf-call-iptables', '1');
+    w.log.sysctl(m.root, OS, 'net.ipv4.ip_forward', '1');
+  }
+
+  for (const h of spec.externalHosts) {
+    const m = w.addMachine(h.name, h.ip, 'host');
+    const inside = cidrContains(underlay, parseIpv4(h.ip));
+    nic(m, 'eth0', h.mac, inside ? 'underlay' : 'internet');
+    w.log.ip(m.root, OS, 'link set eth0 up');
+    if (inside) {
+      w.log.ip(m.root, OS, `addr add ${h.ip}/${underlay.len} brd + dev eth0`);
+      w.log.ip(m.root, OS, `route add default via ${spec.underlay.gateway} dev eth0`);
+    } else {
+      w.log.ip(m.root, OS, `addr add ${h.ip}/32 dev eth0`);
+      w.log.ip(m.root, OS, `route add ${spec.underlay.gateway} dev eth0 scope link`);
+      w.log.ip(m.root, OS, `route add default via ${spec.underlay.gateway} dev eth0`);
+      w.log.ip(gw.root, OS, `route add ${h.ip} dev eth1 scope link`);
+    }
+  }
+
+  // flanneld: one lease per node with a pod CIDR.
+  const vtepRng = w.rng.fork('flannel-vtep');
+  const leases: FlannelLease[] = state.nodes.map((node, i) => ({
+    subnet: node.spec.podCIDR ?? '',
+    publicIp: spec.nodes[i]!.ip,
+    vtepMac: spec.nodes[i]!.vtepMAC ?? formatMac(randomMac(() => vtepRng.byte())),
+  }));
+  state.nodes.forEach((node, i) => {
+    const self = leases[i]!;
+    if (!self.subnet) return;
+    const m = w.machines.get(node.metadata.name)!;
+    flanneldSetup(w.log, m.root, self, leases.filter((l, j) => j !== i && l.subnet), { vni: 1, port: 0, underlayMtu: mtu, iface: 'eth0' });
+  });
+
+  // kubelet + CNI for every scheduled pod.
+  const vethRng = w.rng.fork('cni-veth');
+  const usedNetns = new Set<string>();
+  for (const p of state.pods) {
+    const nodeName = p.spec.nodeName;
+    if (!nodeName || !p.status?.podIP) continue;
+    const m = w.machines.get(nodeName)!;
+    if (p.spec.hostNetwork) {
+      w.pods.set(podKey(p), { pod: p, node: m, netns: m.root, sockets: m.sockets, hostVeth: '' });
+      continue;
+    }
+    let nsName = p.metadata.name;
+    if (usedNetns.has(`${nodeName}/${nsName}`)) nsName = `${p.metadata.namespace}.${p.metadata.name}`;
+    usedNetns.add(`${nodeName}/${nsName}`);
+    const podNs = w.netns(nodeName, nsName);
+    const node = state.nodes.find((n) => n.metadata.name === nodeName)!;
+    let hostVeth: string;
+    if (spec.cni === 'canal') {
+      hostVeth = caliName(p.metadata.namespace ?? 'default', p.metadata.name);
+      calicoCniAdd(w.log, m.root, podNs, p.status.podIP, mtu - 50, hostVeth);
+    } else {
+      hostVeth = `veth${[0, 1, 2, 3].map(() => vethRng.byte().toString(16).padStart(2, '0')).join('')}`;
+      bridgeCniAdd(w.log, m.root, podNs, p.status.podIP, { subnet: node.spec.podCIDR!, network: spec.podCIDR, mtu: mtu - 50 }, hostVeth);
+    }
+    w.pods.set(podKey(p), { pod: p, node: m, netns: podNs, sockets: w.sockets(podNs), hostVeth });
+  }
+  return w;
+}
