@@ -2,7 +2,7 @@
  * ARP for Ethernet/IPv4 (RFC 826): the only kind Linux's arp_rcv accepts on an Ethernet
  * device. 28 bytes after the Ethernet header; requests carry a zero target MAC.
  */
-import { WireError } from './error.js';
+import { checkRange, WireError } from './error.js';
 import { readIpv4, writeIpv4, type Ipv4Addr } from './ipv4-address.js';
 import { readMac, writeMac, type MacAddr } from './mac-address.js';
 import { read16, write16 } from './checksum.js';
@@ -36,6 +36,7 @@ export class ArpPacket {
 
   /** Validates length and the Ethernet/IPv4 hardware and protocol fields. */
   static checked(bytes: Uint8Array, offset = 0, length = bytes.length - offset): ArpPacket {
+    checkRange('arp', bytes, offset, length);
     if (length < ARP_LEN) throw new WireError('arp.length', `${length} bytes, need ${ARP_LEN}`);
     const htype = read16(bytes, offset + F.HTYPE);
     if (htype !== ARP_HTYPE_ETHERNET) throw new WireError('arp.htype', `${htype}, expected 1 (Ethernet)`);

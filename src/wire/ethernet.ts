@@ -2,7 +2,7 @@
  * Ethernet II frames (no preamble, no FCS, as captures show them), with one 802.1Q tag
  * recognised. After `EthernetFrame.checked` no accessor throws.
  */
-import { WireError } from './error.js';
+import { checkRange, WireError } from './error.js';
 import { readMac, writeMac, type MacAddr } from './mac-address.js';
 import { read16, write16 } from './checksum.js';
 
@@ -46,6 +46,7 @@ export class EthernetFrame {
 
   /** Validates the header is all there (tag included); afterwards no accessor throws. */
   static checked(bytes: Uint8Array, offset = 0, length = bytes.length - offset): EthernetFrame {
+    checkRange('ethernet', bytes, offset, length);
     if (length < ETHERNET_HEADER_LEN) throw new WireError('ethernet.header', `${length} bytes, need ${ETHERNET_HEADER_LEN}`);
     if (read16(bytes, offset + F.TYPE) === ETHERTYPE_VLAN && length < ETHERNET_HEADER_LEN + VLAN_TAG_LEN) {
       throw new WireError('ethernet.vlan', `${length} bytes, an 802.1Q tagged header needs ${ETHERNET_HEADER_LEN + VLAN_TAG_LEN}`);

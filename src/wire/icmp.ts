@@ -4,7 +4,7 @@
  * exceeded, redirect, parameter problem; anything else is kept as `other`. The checksum covers
  * the ICMP message only (no pseudo-header).
  */
-import { WireError } from './error.js';
+import { checkRange, WireError } from './error.js';
 import { readIpv4, writeIpv4, type Ipv4Addr } from './ipv4-address.js';
 import { internetChecksum, read16, read32, write16, write32 } from './checksum.js';
 import { IPV4_MIN_HEADER_LEN } from './ipv4.js';
@@ -72,8 +72,8 @@ export class IcmpPacket {
 
   /** `length` is the message length (IP payload length); at least the 8-byte header. */
   static checked(bytes: Uint8Array, offset = 0, length = bytes.length - offset): IcmpPacket {
+    checkRange('icmp', bytes, offset, length);
     if (length < ICMP_HEADER_LEN) throw new WireError('icmp.header', `${length} bytes, need ${ICMP_HEADER_LEN}`);
-    if (offset + length > bytes.length) throw new WireError('icmp.length', `${length} but only ${bytes.length - offset} bytes present`);
     return new IcmpPacket(bytes, offset, length);
   }
 

@@ -3,7 +3,7 @@
  * interprets them. After `Ipv4Packet.checked` no accessor throws; the payload ends at
  * total_length (Ethernet padding past it is not payload).
  */
-import { WireError } from './error.js';
+import { checkRange, WireError } from './error.js';
 import { readIpv4, writeIpv4, type Ipv4Addr } from './ipv4-address.js';
 import { checksumReplace16, checksumReplace32, internetChecksum, read16, write16 } from './checksum.js';
 
@@ -54,6 +54,7 @@ export class Ipv4Packet {
    * afterwards no accessor throws. `length` may exceed total_length (link-layer padding).
    */
   static checked(bytes: Uint8Array, offset = 0, length = bytes.length - offset): Ipv4Packet {
+    checkRange('ipv4', bytes, offset, length);
     if (length < IPV4_MIN_HEADER_LEN) throw new WireError('ipv4.header', `${length} bytes, need ${IPV4_MIN_HEADER_LEN}`);
     const vi = bytes[offset]!;
     if (vi >>> 4 !== 4) throw new WireError('ipv4.version', `${vi >>> 4}, expected 4`);
@@ -71,6 +72,7 @@ export class Ipv4Packet {
    * usually cut before total_length. Accessors do not throw; payload() ends where the bytes do.
    */
   static checkedQuote(bytes: Uint8Array, offset = 0, length = bytes.length - offset): Ipv4Packet {
+    checkRange('ipv4', bytes, offset, length);
     if (length < IPV4_MIN_HEADER_LEN) throw new WireError('ipv4.header', `${length} quoted bytes, need ${IPV4_MIN_HEADER_LEN}`);
     const vi = bytes[offset]!;
     if (vi >>> 4 !== 4) throw new WireError('ipv4.version', `${vi >>> 4}, expected 4`);

@@ -3,7 +3,7 @@
  * timestamps, window scale, NOP, EOL. `TcpSegment.checked` validates the data offset and the
  * option list's framing once; afterwards no accessor throws.
  */
-import { WireError } from './error.js';
+import { checkRange, WireError } from './error.js';
 import type { Ipv4Addr } from './ipv4-address.js';
 import { IPPROTO_TCP, l4Checksum, read16, read32, write16, write32 } from './checksum.js';
 import type { PseudoHeader } from './udp.js';
@@ -218,6 +218,7 @@ export class TcpSegment {
    * against it and the option framing.
    */
   static checked(bytes: Uint8Array, offset = 0, length = bytes.length - offset): TcpSegment {
+    checkRange('tcp', bytes, offset, length);
     if (length < TCP_MIN_HEADER_LEN) throw new WireError('tcp.header', `${length} bytes, need ${TCP_MIN_HEADER_LEN}`);
     const doff = bytes[offset + F.OFF]! >>> 4;
     if (doff < 5) throw new WireError('tcp.data_offset', `${doff}, must be at least 5`);

@@ -2,7 +2,7 @@
  * UDP datagrams (RFC 768). The checksum covers the IPv4 pseudo-header; 0 on the wire means
  * "no checksum" and a computed 0 is sent as 0xffff.
  */
-import { WireError } from './error.js';
+import { checkRange, WireError } from './error.js';
 import type { Ipv4Addr } from './ipv4-address.js';
 import { IPPROTO_UDP, l4Checksum, read16, udpChecksumOnWire, write16 } from './checksum.js';
 
@@ -35,6 +35,7 @@ export class UdpPacket {
 
   /** Validates the header and the length field against the bytes present (as __udp4_lib_rcv). */
   static checked(bytes: Uint8Array, offset = 0, length = bytes.length - offset): UdpPacket {
+    checkRange('udp', bytes, offset, length);
     if (length < UDP_HEADER_LEN) throw new WireError('udp.header', `${length} bytes, need ${UDP_HEADER_LEN}`);
     const ulen = read16(bytes, offset + F.LENGTH);
     if (ulen < UDP_HEADER_LEN) throw new WireError('udp.length', `${ulen} is less than the header length 8`);

@@ -2,7 +2,7 @@
  * The VXLAN header (RFC 7348): flags byte (0x08 = I, "VNI valid"), 24 reserved bits, the
  * 24-bit VNI, 8 reserved bits. Flannel's default UDP port is the kernel's 8472, not IANA 4789.
  */
-import { WireError } from './error.js';
+import { checkRange, WireError } from './error.js';
 
 export const VXLAN_HEADER_LEN = 8;
 /** The I flag: the VNI is valid. vxlan_rcv drops packets without it. */
@@ -32,6 +32,7 @@ export class VxlanPacket {
   }
 
   static checked(bytes: Uint8Array, offset = 0, length = bytes.length - offset): VxlanPacket {
+    checkRange('vxlan', bytes, offset, length);
     if (length < VXLAN_HEADER_LEN) throw new WireError('vxlan.header', `${length} bytes, need ${VXLAN_HEADER_LEN}`);
     return new VxlanPacket(bytes, offset, length);
   }

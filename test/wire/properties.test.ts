@@ -198,6 +198,18 @@ const validFrame: fc.Arbitrary<Uint8Array> = fc.oneof(
 );
 
 describe('bad bytes raise WireError only', () => {
+  it('a view asked to cover more bytes than present names the length', () => {
+    const b = new Uint8Array(100);
+    b[0] = 0x45;
+    for (const [name, checked] of [
+      ['ethernet', EthernetFrame.checked], ['arp', ArpPacket.checked], ['ipv4', Ipv4Packet.checked], ['ipv4', Ipv4Packet.checkedQuote],
+      ['udp', UdpPacket.checked], ['tcp', TcpSegment.checked], ['icmp', IcmpPacket.checked], ['vxlan', VxlanPacket.checked],
+    ] as const) {
+      expect(() => checked(b, 0, 101)).toThrowError(new WireError(`${name}.length`, 'bytes [0, 101) are not within the 100 present'));
+      expect(() => checked(b, -1, 10)).toThrow(WireError);
+    }
+  });
+
   it('random bytes', () => {
     fc.assert(fc.property(fc.uint8Array({ maxLength: 120 }), (b) => touchAll(b)), { numRuns: 2000 });
   });
