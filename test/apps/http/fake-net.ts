@@ -131,7 +131,9 @@ export class FakeNet {
   }
 
   private connect(src: Ipv4Addr, dst: Ipv4Addr, port: number, cb: (r: TcpConnection | ConnectFailure) => void): void {
-    const accept = this.listeners.get(`${dst}:${port}`);
+    // 127.0.0.0/8 is the connecting host's own loopback
+    const loop = dst >>> 24 === 127;
+    const accept = this.listeners.get(`${loop ? src : dst}:${port}`);
     if (!accept) {
       this.deliver(() => cb({ errno: 'ECONNREFUSED' }));
       return;
@@ -146,6 +148,7 @@ export class FakeNet {
       o.set(b, a.length);
       return o;
     };
+    if (loop) src = dst;
     const c = new End(this, src, sport, dst, port, (b) => (rec.c2s = app(rec.c2s, b)));
     const s = new End(this, dst, port, src, sport, (b) => (rec.s2c = app(rec.s2c, b)));
     c.peer = s;
