@@ -109,8 +109,12 @@ export interface HttpReply {
   readonly contentType?: string;
 }
 
-/** A plugin's setup: a handler for the chain, or null for setup-only plugins (reload, health). */
-export type SetupFn = (c: SetupContext) => Handler | null;
+/**
+ * A plugin's setup, called once per server block with every use of its directive: a handler
+ * for the chain, several (forward, one per use, in Corefile order), or null for setup-only
+ * plugins (reload, health).
+ */
+export type SetupFn = (c: SetupContext) => Handler | Handler[] | null;
 
 export interface PluginDef {
   readonly name: string;

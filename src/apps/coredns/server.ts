@@ -1,6 +1,6 @@
 import { Dispenser } from './corefile/dispenser.js';
 import { CorefileError } from './corefile/errors.js';
-import { parseCorefile, type ServerBlock } from './corefile/parser.js';
+import { parseCorefile, type DirectiveUse, type ServerBlock } from './corefile/parser.js';
 import { decodeMsg, encodeMsg, msgLength, newQuery, Rcode, rcodeName, setRcode, type Msg } from './dns/message.js';
 import { PLUGIN_CFG, PLUGIN_INDEX } from './plugin-cfg.js';
 import { clientWrote, invoke, type CoreDnsEnv, type HttpReply, type Handler, type RequestContext, type RequestInfo, type ResponseWriter, type ServerHandle } from './plugin.js';
@@ -109,21 +109,29 @@ export class CoreDns implements ServerHandle {
       this.zones.set(k.port, byZone);
     }
     for (const k of keys) {
-      const sorted = [...b.directives].sort((x, y) => PLUGIN_INDEX.get(x.name)! - PLUGIN_INDEX.get(y.name)!);
+      // One setup call per directive with all its uses (as Caddy hands a plugin every token of
+      // its directive in the block), in PLUGIN_CFG order.
+      const byName = new Map<string, DirectiveUse[]>();
+      for (const use of b.directives) byName.set(use.name, [...(byName.get(use.name) ?? []), use]);
+      const names = [...byName.keys()].sort((x, y) => PLUGIN_INDEX.get(x)! - PLUGIN_INDEX.get(y)!);
       const handlers: Handler[] = [];
-      const seen = new Set<string>();
-      for (const use of sorted) {
-        const def = PLUGINS.get(use.name);
-        const d = new Dispenser(use.tokens, use.name, filename);
+      for (const name of names) {
+        const uses = byName.get(name)!;
+        const def = PLUGINS.get(name);
+        const d = new Dispenser(
+          uses.flatMap((u) => u.tokens),
+          name,
+          filename,
+        );
         if (!def) {
           d.next();
-          throw d.plain(`${filename}:${use.tokens[0]!.line} - Error during parsing: plugin not supported by kubewire`);
+          throw d.plain(`${filename}:${uses[0]!.tokens[0]!.line} - Error during parsing: plugin not supported by kubewire`);
         }
-        if (def.once && seen.has(use.name)) {
-          d.next();
-          throw d.err('this plugin can only be used once per Server Block');
+        if (def.once && uses.length > 1) {
+          const d2 = new Dispenser(uses[1]!.tokens, name, filename);
+          d2.next();
+          throw d2.err('this plugin can only be used once per Server Block');
         }
-        seen.add(use.name);
         const h = def.setup({
           d,
           env: this.env,
@@ -145,8 +153,9 @@ export class CoreDns implements ServerHandle {
             this.crashed = true;
           },
         });
-        if (h) handlers.push(h);
-        this.env.metrics.set('coredns_plugin_enabled', [serverAddr(k.port), k.zone, '', use.name], 1);
+        if (Array.isArray(h)) handlers.push(...h);
+        else if (h) handlers.push(h);
+        this.env.metrics.set('coredns_plugin_enabled', [serverAddr(k.port), k.zone, '', name], 1);
       }
       for (let i = 0; i < handlers.length; i++) handlers[i]!.next = handlers[i + 1] ?? null;
       const cfg: ZoneConfig = { zone: k.zone, port: k.port, key: k.key, chain: handlers[0] ?? null, handlers, blockLine: b.line };

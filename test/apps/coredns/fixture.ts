@@ -188,8 +188,10 @@ export class FakeNet implements DnsNet {
         const h = this.servers.get(`${addr}:${port}`);
         if (!h) return;
         const copy = bytes.slice();
+        // The kernel picks 127.0.0.1 as the source for a loopback destination.
+        const src = addr.startsWith('127.') ? { addr: '127.0.0.1', port: local.port } : local;
         this.eq.schedule(this.latency, () =>
-          h(copy, local, (reply) => {
+          h(copy, src, (reply) => {
             const r = reply.slice();
             this.eq.schedule(this.latency, () => {
               if (!closed && cb) cb(r, { addr, port });

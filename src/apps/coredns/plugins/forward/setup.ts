@@ -1,5 +1,5 @@
 import { parseGoDuration } from '../../duration.js';
-import type { PluginDef } from '../../plugin.js';
+import type { PluginDef, SetupContext } from '../../plugin.js';
 import { isIP } from '../../reverse.js';
 import { normName, normalizeZones } from '../../zones.js';
 import { parseResolvConf } from '../../../resolver/resolvconf.js';
@@ -18,7 +18,14 @@ export const forwardPlugin: PluginDef = {
   name: 'forward',
   setup(c) {
     const d = c.d;
-    d.next();
+    const out: ForwardHandler[] = [];
+    while (d.next()) out.push(parseStanza(c));
+    return out;
+  },
+};
+
+function parseStanza(c: SetupContext): ForwardHandler {
+    const d = c.d;
     if (!d.nextArg()) throw d.argErr();
     const from = normName(d.val());
     const to = d.remainingArgs();
@@ -157,9 +164,5 @@ export const forwardPlugin: PluginDef = {
           throw d.err(`unknown property '${v}'`);
       }
     }
-    if (d.next()) {
-      // another `forward` use in the same block: CoreDNS accepts several, each its own handler
-    }
     return new ForwardHandler(cfg, c.env.net, c.env.eq, c.env.rng.fork(`coredns/forward/${from}`));
-  },
-};
+}

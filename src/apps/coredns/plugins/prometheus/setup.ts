@@ -8,9 +8,7 @@ export const prometheusPlugin: PluginDef = {
   setup(c) {
     const d = c.d;
     let addr = 'localhost:9153';
-    let i = 0;
     while (d.next()) {
-      if (i++ > 0) throw d.plain(`${d.err('').message.split(' - ')[0]} - Error during parsing: prometheus: can only have one metrics module per server`);
       const args = d.remainingArgs();
       if (args.length > 1) throw d.argErr();
       if (args.length === 1) addr = args[0]!;

@@ -65,7 +65,7 @@ export const rewritePlugin: PluginDef = {
           throw d.plain(`invalid regex pattern in a name rule: ${from}`);
         }
       }
-      const norm = (s: string): string => (match === 'exact' ? fqdn(s.toLowerCase()) : s.toLowerCase());
+      const norm = (s: string): string => (match === 'exact' || match === 'suffix' ? fqdn(s.toLowerCase()) : s.toLowerCase());
       rules.push({ mode, match, from: match === 'regex' ? from : norm(from), to: match === 'regex' ? to : norm(to), regex, auto, answers });
     }
     return new RewriteHandler(rules);
