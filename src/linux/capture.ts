@@ -20,6 +20,8 @@ export function captureName(dev: NetDevice): string {
 export function captureDevice(dev: NetDevice, sink: CaptureSink, name: string = captureName(dev)): () => void {
   const xmit = dev.queueXmit;
   const rcv = dev.netifReceive;
+  // tcpdump opens the device in promiscuous mode (a bridge then passes up what it forwards).
+  dev.promiscuity++;
   dev.queueXmit = (p) => {
     sink.frame(name, dev.netns.clock.now, p.buf.subarray(p.head, p.end), 'out');
     xmit(p);
@@ -31,6 +33,7 @@ export function captureDevice(dev: NetDevice, sink: CaptureSink, name: string = 
   return () => {
     dev.queueXmit = xmit;
     dev.netifReceive = rcv;
+    dev.promiscuity--;
   };
 }
 

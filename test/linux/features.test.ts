@@ -198,7 +198,7 @@ describe('bridged DNAT and hairpin', () => {
 });
 
 describe('capture', () => {
-  it('what each device shows: the veth once per direction, bridged frames on ports not on the bridge', () => {
+  it('what each device shows: the veth once per direction; a captured (promiscuous) bridge also sees what it forwards', () => {
     const w = bridgeWithPods();
     w.ns.get('node')!.sysctl_.set('net.bridge.bridge-nf-call-iptables', '0');
     const seen: string[] = [];
@@ -207,7 +207,9 @@ describe('capture', () => {
     p2.registerProtocol(17, recorder());
     w.ns.get('p1')!.ipOutput(buildUdp({ src: A('10.42.0.2'), dst: A('10.42.0.3') }, { srcPort: 1, dstPort: 2 }));
     w.run(1e6);
-    expect(seen).toEqual(['n/p1/eth0 out', 'n/node/veth1 in', 'n/node/veth2 out', 'n/p2/eth0 in']);
+    // Like tcpdump on cni0: the promiscuous bridge passes a copy of each bridged frame up, where IP ignores it.
+    expect(seen).toEqual(['n/p1/eth0 out', 'n/node/veth1 in', 'n/node/veth2 out', 'n/node/cni0 in', 'n/p2/eth0 in']);
+    expect(w.ns.get('node')!.mustDev('cni0').promiscuity).toBe(1);
     seen.length = 0;
     // Routed by the node: the bridge device sees it arrive and leave.
     w.ns.get('p1')!.ipOutput(buildUdp({ src: A('10.42.0.2'), dst: A('10.42.0.1') }, { srcPort: 1, dstPort: 2 }));

@@ -128,7 +128,7 @@ export class BridgeDevice extends NetDevice {
     if (last) last.dev.queueXmit(p);
   }
 
-  /** Hands a frame up to the host on the bridge device (br_pass_frame_up). */
+  /** Hands a frame up to the host on the bridge device (br_pass_frame_up); IP drops it unless it is for this host. */
   private passUp(p: PacketBuffer): void {
     this.netifReceive(p);
   }
@@ -169,18 +169,20 @@ export class BridgeDevice extends NetDevice {
     const dst = readMac(b, o);
     const f = this.fdb.get(dst, now);
     netns.trace?.record({ kind: 'linux.fdb', time: now, node: netns.node, netns: netns.netns, dev: this.name, step: 'br_handle_frame', entry: f ? formatBridgeFdb(f, this) : null, mac: formatMac(dst), verdict: f ? (f.isLocal ? 'LOCAL' : 'FORWARD') : 'FLOOD' });
-    if (f === undefined) {
-      this.floodFrom(port, p, nf);
-      return;
-    }
-    if (f.isLocal) {
+    if (f !== undefined && f.isLocal) {
       if (nf) netns.brnfDone = p;
       this.passUp(p);
       return;
     }
-    const out = f.port!.brport!;
-    if (out === port && !port.hairpin) return; // should_deliver: no hairpin, no way back
-    this.deliverPort(port, out, p, nf);
+    // A promiscuous bridge (tcpdump on it) also gets a copy of every frame it forwards.
+    const copy = this.promiscuity > 0 ? p.clone() : null;
+    if (f === undefined) this.floodFrom(port, p, nf);
+    else {
+      const out = f.port!.brport!;
+      // should_deliver: no hairpin, no way back out of the ingress port.
+      if (out !== port || port.hairpin) this.deliverPort(port, out, p, nf);
+    }
+    if (copy !== null) this.passUp(copy);
   }
 
   private floodFrom(port: BridgePort, p: PacketBuffer, nf: boolean): void {

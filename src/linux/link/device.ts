@@ -45,6 +45,8 @@ export abstract class NetDevice implements NetDeviceInfo {
   /** dev->mc list as `bridge fdb show` prints it (`self permanent` entries). */
   mcList: MacAddr[] = [];
   txqlen = 1000;
+  /** dev->promiscuity: a packet socket (tcpdump) listening in promiscuous mode counts one. */
+  promiscuity = 0;
   /** in_device->ifa_list: primaries first, then secondaries, as the kernel keeps them. */
   inAddrs: InAddr[] = [];
   /** ARP neighbours on this device. */

@@ -74,9 +74,10 @@ function slaveDetails(d: NetDevice, now: number): string {
 
 /** The `-d` part after the link line. */
 function details(d: NetDevice, now: number): string {
-  const promisc = d.brport ? 1 : 0;
+  const promisc = (d.brport ? 1 : 0) + d.promiscuity;
+  const allmulti = d.brport ? 1 : 0;
   const mtus = d.kind === 'loopback' ? 'minmtu 0 maxmtu 0' : 'minmtu 68 maxmtu 65535';
-  let s = ` promiscuity ${promisc}  allmulti ${promisc} ${mtus} `;
+  let s = ` promiscuity ${promisc}  allmulti ${allmulti} ${mtus} `;
   const queues = d.kind === 'veth' ? 2 : 1;
   const lines: string[] = [];
   if (d instanceof VethDevice) lines.push('    veth ');
