@@ -159,7 +159,7 @@ export function fixtureObjects(): (Service | EndpointSlice | Pod | Namespace)[] 
   ];
 }
 
-type Handler = (bytes: Uint8Array, from: Endpoint, reply: (b: Uint8Array) => void) => void;
+type Handler = (bytes: Uint8Array, from: Endpoint, reply: (b: Uint8Array) => void, proto: 'udp' | 'tcp') => void;
 
 /**
  * The network the tests give CoreDNS: UDP and TCP to registered addresses, each hop taking
@@ -191,12 +191,17 @@ export class FakeNet implements DnsNet {
         // The kernel picks 127.0.0.1 as the source for a loopback destination.
         const src = addr.startsWith('127.') ? { addr: '127.0.0.1', port: local.port } : local;
         this.eq.schedule(this.latency, () =>
-          h(copy, src, (reply) => {
-            const r = reply.slice();
-            this.eq.schedule(this.latency, () => {
-              if (!closed && cb) cb(r, { addr, port });
-            });
-          }),
+          h(
+            copy,
+            src,
+            (reply) => {
+              const r = reply.slice();
+              this.eq.schedule(this.latency, () => {
+                if (!closed && cb) cb(r, { addr, port });
+              });
+            },
+            'udp',
+          ),
         );
       },
       onMessage: (f) => {
@@ -217,10 +222,15 @@ export class FakeNet implements DnsNet {
     const local: Endpoint = { addr: this.localAddr, port: this.nextPort++ };
     let onData: ((b: Uint8Array) => void) | null = null;
     const framer = new StreamFramer((m) =>
-      h(m, local, (reply) => {
-        const r = frame(reply);
-        this.eq.schedule(this.latency, () => onData?.(r));
-      }),
+      h(
+        m,
+        local,
+        (reply) => {
+          const r = frame(reply);
+          this.eq.schedule(this.latency, () => onData?.(r));
+        },
+        'tcp',
+      ),
     );
     const conn: StreamSocket = {
       local,
@@ -326,7 +336,7 @@ export function makeWorld(opts: WorldOptions = {}): World {
   // CoreDNS listens on its pod IP and loopback (the loop probe goes to 127.0.0.1).
   for (const addr of [COREDNS_IP, '127.0.0.1']) {
     for (const port of dns.ports()) {
-      net.serve(addr, port, (bytes, from, reply) => dns.handleDatagram(port, bytes, from, { addr, port }, reply));
+      net.serve(addr, port, (bytes, from, reply, proto) => dns.handleDatagram(port, bytes, from, { addr, port }, reply, proto));
     }
   }
   eq.run(); // startup: the loop probe goes upstream and comes back
@@ -348,4 +358,11 @@ export function ask(w: World, name: string, type: string, o: AskOptions = {}): {
   w.eq.run();
   if (!out) throw new Error(`no reply to ${name} ${type}`);
   return { reply: decodeMsg(out), bytes: out };
+}
+
+/** The client pod's network: the kube-dns VIP 10.43.0.10:53 reaches CoreDNS (UDP and TCP). */
+export function podNet(w: World, addr = CLIENT_IP): FakeNet {
+  const net = new FakeNet(w.eq, addr);
+  net.serve('10.43.0.10', 53, (bytes, from, reply, proto) => w.dns.handleDatagram(53, bytes, from, { addr: '10.43.0.10', port: 53 }, reply, proto));
+  return net;
 }
