@@ -75,20 +75,28 @@ export class MemoryIptables implements IptablesBackend {
     for (const nt of dump) {
       const old = this.table(nt.name);
       const backup = old.chains.map((c) => ({ ...c, rules: [...c.rules] }));
+      const byName = new Map(old.chains.map((c) => [c.name, c]));
+      const deleted = new Set<string>();
       for (const nc of nt.chains) {
-        const oc = getChain(old, nc.name);
-        if (oc === undefined && !nc.deleted) old.chains.push({ ...nc, rules: [...nc.rules] });
-        else if (oc !== undefined && nc.deleted) old.chains.splice(old.chains.indexOf(oc), 1);
-        else if (oc !== undefined) {
+        const oc = byName.get(nc.name);
+        if (oc === undefined && !nc.deleted) {
+          const c = { ...nc, rules: [...nc.rules] };
+          old.chains.push(c);
+          byName.set(c.name, c);
+        } else if (oc !== undefined && nc.deleted) {
+          byName.delete(nc.name);
+          deleted.add(nc.name);
+        } else if (oc !== undefined) {
           oc.rules = [...nc.rules];
           oc.packets = nc.packets;
           oc.bytes = nc.bytes;
         }
       }
+      if (deleted.size > 0) old.chains = old.chains.filter((c) => !deleted.has(c.name));
       for (const c of old.chains) {
         for (const r of c.rules) {
           if (r.jump === undefined || BUILTIN_TARGETS.has(r.jump)) continue;
-          if (getChain(old, r.jump) !== undefined) continue;
+          if (byName.has(r.jump)) continue;
           old.chains = backup;
           const deleted = getChain(nt, r.jump);
           throw new IptablesRestoreError(

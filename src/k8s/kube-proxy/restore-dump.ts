@@ -67,6 +67,7 @@ export function getChain(t: DumpTable, name: string): DumpChain | undefined {
 export function parseDump(data: string): DumpTable[] {
   const tables: DumpTable[] = [];
   let t: DumpTable | undefined;
+  let index = new Map<string, DumpChain>(); // chains of the current table by name
   let state: 'table' | 'chains' | 'rules' = 'table';
   const lines = data.replace(/^\n+|\n+$/g, '').split('\n');
   lines.forEach((rawLine, idx) => {
@@ -78,6 +79,7 @@ export function parseDump(data: string): DumpTable[] {
       if (m === null) throw new DumpParseError(n, `table ${tables.length + 1} starts with "${line}" not a table name`);
       t = { name: m[1]!, chains: [] };
       tables.push(t);
+      index = new Map();
       state = 'chains';
       return;
     }
@@ -85,20 +87,22 @@ export function parseDump(data: string): DumpTable[] {
     if (state === 'chains') {
       const m = /^:([^ ]*) - \[([0-9]*):([0-9]*)\]$/.exec(line);
       if (m !== null) {
-        table.chains.push({ name: m[1]!, packets: Number(m[2]), bytes: Number(m[3]), rules: [], deleted: false });
+        const c: DumpChain = { name: m[1]!, packets: Number(m[2]), bytes: Number(m[3]), rules: [], deleted: false };
+        table.chains.push(c);
+        if (!index.has(c.name)) index.set(c.name, c);
         return;
       }
       state = 'rules';
     }
     if (line.startsWith('-A ')) {
       const r = parseRule(line);
-      const c = getChain(table, r.chain);
+      const c = index.get(r.chain);
       if (c === undefined) throw new DumpParseError(n, `error parsing rule "${line}": no such chain "${r.chain}"`);
       if (c.deleted) throw new DumpParseError(n, `cannot add rules to deleted chain "${r.chain}"`);
       c.rules.push(r);
     } else if (line.startsWith('-X ')) {
       const name = line.slice(3);
-      const c = getChain(table, name);
+      const c = index.get(name);
       if (c === undefined) throw new DumpParseError(n, `error parsing rule "${line}": no such chain "${name}"`);
       if (c.rules.length !== 0) throw new DumpParseError(n, `cannot delete chain "${name}" after adding rules`);
       c.deleted = true;

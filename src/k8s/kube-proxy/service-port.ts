@@ -195,6 +195,8 @@ export class ServiceTracker {
   private readonly items = new Map<string, { previous: Map<string, ServicePortInfo>; current: Map<string, ServicePortInfo> }>();
   /** The applied map: servicePortKey -> info. */
   readonly svcPortMap = new Map<string, ServicePortInfo>();
+  /** namespace/name -> its applied servicePortKeys (keeps updates O(ports of the service)). */
+  private readonly byName = new Map<string, Set<string>>();
 
   constructor(readonly family: IpFamily = 'IPv4') {}
 
@@ -215,7 +217,7 @@ export class ServiceTracker {
 
   private appliedPortsOf(nn: string): Map<string, ServicePortInfo> {
     const m = new Map<string, ServicePortInfo>();
-    for (const [k, v] of this.svcPortMap) if (v.namespacedName === nn) m.set(k, v);
+    for (const k of this.byName.get(nn) ?? []) m.set(k, this.svcPortMap.get(k)!);
     return m;
   }
 
@@ -232,6 +234,8 @@ export class ServiceTracker {
         }
       }
       for (const [k, v] of change.current) this.svcPortMap.set(k, v);
+      if (change.current.size === 0) this.byName.delete(nn);
+      else this.byName.set(nn, new Set(change.current.keys()));
     }
     this.items.clear();
     return { updatedServices: updated, deletedUDPClusterIPs: deletedUDP };
