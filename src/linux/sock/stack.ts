@@ -9,7 +9,7 @@ import type { TraceSink } from '../../sim/trace.js';
 import type { Ipv4Addr } from '../../wire/ipv4-address.js';
 import type { PacketBuffer } from '../../wire/packet-buffer.js';
 import { IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, type IpLayer } from '../ip-layer.js';
-import { IpIdentGenerator } from './ip-ident.js';
+import { IpIdentGenerator, mix } from './ip-ident.js';
 import { EphemeralPorts, parsePortRange, type PortRange } from './ports.js';
 import { SocketTable } from './table.js';
 import type { SockTraceEvent } from './trace.js';
@@ -29,12 +29,17 @@ export class SocketLayer {
   readonly ports: EphemeralPorts;
   readonly ident: IpIdentGenerator;
   readonly trace: TraceSink<SockTraceEvent> | null;
+  /** net_secret / ts_secret: keys of the ISN and timestamp-offset hashes. */
+  private readonly seqKey: number;
+  private readonly tsKey: number;
 
   constructor(readonly ip: IpLayer) {
     this.rng = ip.rng.fork('sock');
     this.ports = new EphemeralPorts(this.rng.fork('ports'));
     this.ident = new IpIdentGenerator(this.rng.fork('ip-ident'), () => ip.clock.now);
     this.trace = ip.trace as TraceSink<SockTraceEvent> | null;
+    this.seqKey = this.rng.u32();
+    this.tsKey = this.rng.u32();
     ip.registerProtocol(IPPROTO_TCP, {
       handler: (pkt: PacketBuffer) => tcpRcv(this, pkt),
       errHandler: (info) => tcpErr(this, info),
@@ -67,6 +72,22 @@ export class SocketLayer {
   /** socket(AF_INET, SOCK_DGRAM, IPPROTO_ICMP): a ping socket (or raw-style with `ident`). */
   ping(opts: PingOptions = {}): PingSocket {
     return new PingSocket(this, opts);
+  }
+
+  /**
+   * secure_tcp_seq (RFC 6528): a keyed hash of the 4-tuple plus the clock in 64 ns ticks, so
+   * a reused 4-tuple starts above the old connection's sequence space.
+   */
+  tcpIsn(saddr: number, daddr: number, sport: number, dport: number): number {
+    return (mix(saddr ^ this.seqKey, daddr, ((sport << 16) | dport) >>> 0) + Math.floor(this.now / 64)) >>> 0;
+  }
+
+  /**
+   * The timestamp offset of a connection: a keyed hash (secure_tcp_ts_off). Linux 6.18 gives
+   * two connections between the same addresses different offsets, so the ports are hashed too.
+   */
+  tcpTsOffset(saddr: number, daddr: number, sport: number, dport: number): number {
+    return mix(daddr ^ this.tsKey, saddr, ((dport << 16) | sport) >>> 0);
   }
 
   get now(): number {

@@ -5,9 +5,9 @@
  *
  * - SYN (tcp_connect, tcp_syn_options): MSS = route MTU - 40, SACK_PERM, timestamps,
  *   NOP, window scale, in that byte layout (wire linuxSynOptions); window 64240 at MTU 1500
- *   (tcp-output.ts); ISN from the seeded stream (the kernel's secure_tcp_seq is a keyed hash
- *   plus a 64 ns clock); TSval = the ms clock + a random offset per connection (tcp_time_stamp
- *   with ts_off from secure_tcp_ts_off); IP ID from the socket's counter started at a random
+ *   (tcp-output.ts); ISN as secure_tcp_seq: a keyed hash of the 4-tuple (key from the seeded
+ *   stream) plus a 64 ns clock; TSval = the ms clock + a keyed-hash offset per 4-tuple
+ *   (tcp_time_stamp with ts_off); IP ID from the socket's counter started at a random
  *   value (inet_id = get_random_u16() in tcp_v4_connect); DF.
  * - SYN-ACK (tcp_make_synack): the options the SYN allowed, in the same writer's order; sent
  *   by the request socket with IP ID 0. The full socket is made on the handshake's ACK
@@ -187,7 +187,8 @@ export class TcpSocket implements TableSock {
   private lrcvtime = 0;
   private ackPending = false;
   private rcvMss = TCP_MSS_DEFAULT;
-  private sndSml = 0;
+  /** snd_sml: end of the last sub-MSS segment sent (Minshall's Nagle). */
+  sndSml = 0;
   // Queues.
   private readonly rtx: TxSeg[] = [];
   private pending: Uint8Array[] = [];
@@ -253,10 +254,9 @@ export class TcpSocket implements TableSock {
     s.hashPort();
     s.hashEst();
     // tcp_v4_connect: ISN, timestamp offset, IP ID counter.
-    const rng = layer.rng;
-    s.iss = rng.u32();
-    s.tsOffset = rng.u32();
-    s.ipId = rng.u32() & 0xffff;
+    s.iss = layer.tcpIsn(s.localAddr, addr, lport, port);
+    s.tsOffset = layer.tcpTsOffset(s.localAddr, addr, lport, port);
+    s.ipId = layer.rng.u32() & 0xffff;
     // tcp_connect_init.
     const rmem = readRmem(layer);
     s.tsOk = layer.sysctlInt('net.ipv4.tcp_timestamps', 1) !== 0;
@@ -271,6 +271,7 @@ export class TcpSocket implements TableSock {
     s.rcvMss = Math.max(Math.min(s.advMss, iw.rcvWnd >> 1, TCP_MSS_DEFAULT), 88);
     s.sndUna = s.iss;
     s.sndNxt = s.iss;
+    s.sndSml = s.iss;
     s.setState('SYN_SENT', 'connect()');
     s.sendSyn(false);
     return s;
@@ -776,7 +777,9 @@ export class TcpSocket implements TableSock {
       this.finish(null, 'RST in TIME_WAIT');
       return;
     }
-    if ((s.flags & TCP_SYN) && !(s.flags & TCP_ACK) && after(s.seq, this.rcvNxt)) {
+    const tsval = s.seg.tsval();
+    const newerTs = this.tsOk && tsval >= 0 && ((this.tsRecent - tsval) | 0) < 0;
+    if ((s.flags & TCP_SYN) && !(s.flags & TCP_ACK) && (after(s.seq, this.rcvNxt) || newerTs)) {
       // A new connection from the same port: the time-wait socket gives way (TCP_TW_SYN).
       this.finish(null, 'SYN reuses the 4-tuple');
       const l = this.layer.tcpTable.listener(s.daddr, s.dport);
@@ -1063,23 +1066,11 @@ export class TcpSocket implements TableSock {
     if (this.state === 'TIME_WAIT' || this.state === 'CLOSE') return;
     if (!(this.state === 'SYN_RECV' && this.parent) && (before(seq, this.sndUna) || after(seq, this.sndNxt))) return;
     if (info.type === 3 && info.code === 4) {
-      // Fragmentation needed: lower the path MTU (tcp_v4_mtu_reduced) and resend at once.
+      // Fragmentation needed: lower the path MTU and resend what no longer fits
+      // (tcp_v4_mtu_reduced -> tcp_simple_retransmit).
       if (info.mtu >= 68 && info.mtu < this.pmtu) {
         this.pmtu = info.mtu;
-        const head = this.rtx[0];
-        if (head && head.data.length > this.mss) {
-          const rest = head.data.subarray(this.mss);
-          head.data = head.data.subarray(0, this.mss);
-          const restEnd = head.end;
-          head.end = seqAdd(head.seq, head.data.length);
-          const fin = head.flags & TCP_FIN;
-          head.flags &= ~(TCP_FIN | TCP_PSH);
-          this.rtx.splice(1, 0, { seq: head.end, end: restEnd, flags: TCP_ACK | TCP_PSH | fin, data: rest, sentAt: this.layer.now, resent: true });
-        }
-        if (head) {
-          head.resent = true;
-          this.xmit(head.seq, head.flags, head.data, this.opts(), this.windowField());
-        }
+        this.resegmentAndResend();
       }
       return;
     }
@@ -1097,6 +1088,35 @@ export class TcpSocket implements TableSock {
     this.softError = e.errno;
   }
 
+  /** Cuts every queued segment to the current MSS and retransmits them in order. */
+  private resegmentAndResend(): void {
+    const mss = this.mss;
+    const out: TxSeg[] = [];
+    for (const seg of this.rtx) {
+      if (seg.data.length <= mss) {
+        out.push(seg);
+        continue;
+      }
+      const fin = seg.flags & TCP_FIN;
+      const psh = seg.flags & TCP_PSH;
+      for (let off = 0; off < seg.data.length; off += mss) {
+        const data = seg.data.subarray(off, Math.min(off + mss, seg.data.length));
+        const last = off + mss >= seg.data.length;
+        const seq = seqAdd(seg.seq, off);
+        out.push({ seq, end: seqAdd(seq, data.length + (last && fin ? 1 : 0)), flags: TCP_ACK | (last ? fin | psh : 0), data, sentAt: this.layer.now, resent: true });
+      }
+    }
+    this.rtx.length = 0;
+    this.rtx.push(...out);
+    for (const seg of this.rtx) {
+      if (seg.data.length === 0 && !(seg.flags & TCP_FIN)) continue;
+      seg.resent = true;
+      if (this.layer.trace) this.layer.emit({ kind: 'tcp.retransmit', step: 'tcp_simple_retransmit', proto: 'tcp', tuple: describeSock(this), dir: 'sent', flags: tcpFlagText(seg.flags), seq: seg.seq, ack: this.rcvNxt, why: `path MTU ${this.pmtu}` });
+      this.xmit(seg.seq, seg.flags, seg.data, this.opts(), this.windowField());
+    }
+    this.armRto();
+  }
+
   /** @internal a SYN_RECV child made by a listener for an incoming SYN. */
   static child(layer: SocketLayer, parent: TcpListener, s: ParsedSeg): TcpSocket | null {
     const rt = layer.ip.routeOutput(s.saddr, { src: s.daddr });
@@ -1109,8 +1129,8 @@ export class TcpSocket implements TableSock {
     c.remotePort = s.sport;
     c.pmtu = rt.mtu;
     c.advMss = rt.mtu - 40;
-    c.iss = layer.rng.u32();
-    c.tsOffset = layer.rng.u32();
+    c.iss = layer.tcpIsn(s.daddr, s.saddr, s.dport, s.sport);
+    c.tsOffset = layer.tcpTsOffset(s.daddr, s.saddr, s.dport, s.sport);
     c.irs = s.seq;
     c.rcvNxt = seqAdd(s.seq, 1);
     c.rcvWup = c.rcvNxt;
@@ -1130,6 +1150,7 @@ export class TcpSocket implements TableSock {
     c.sndWnd = s.window;
     c.sndUna = c.iss;
     c.sndNxt = c.iss;
+    c.sndSml = c.iss;
     c.state = 'SYN_RECV';
     if (layer.trace) layer.emit({ kind: 'tcp.state', step: 'tcp_conn_request', proto: 'tcp', tuple: describeSock(c), from: 'LISTEN', to: 'SYN_RECV', why: 'SYN to a listener' });
     c.hashPort();

@@ -32,6 +32,8 @@ export class FakeNet {
   drop: ((bytes: Uint8Array, index: number) => boolean) | null = null;
   /** Destinations that answer ICMP host unreachable from this router address instead of delivering. */
   readonly unreachable = new Map<number, Ipv4Addr>();
+  /** A router at `from` with a smaller next-hop MTU: bigger DF packets get ICMP 3/4. */
+  pathMtu: { mtu: number; from: Ipv4Addr } | null = null;
   private sent = 0;
 
   constructor(readonly seed = 1) {}
@@ -49,6 +51,11 @@ export class FakeNet {
     const index = this.sent++;
     if (this.drop?.(bytes, index)) return;
     const ip = Ipv4Packet.checked(bytes);
+    if (this.pathMtu && ip.totalLength() > this.pathMtu.mtu && ip.dontFragment()) {
+      const { mtu, from: r } = this.pathMtu;
+      this.clock.schedule(this.latencyNs, () => from.icmpSendFrom(r, PacketBuffer.from(bytes), 3, 4, mtu));
+      return;
+    }
     const router = this.unreachable.get(ip.dst());
     if (router !== undefined) {
       this.clock.schedule(this.latencyNs, () => from.icmpSendFrom(router, PacketBuffer.from(bytes), 3, 1));

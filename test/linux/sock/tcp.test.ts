@@ -3,6 +3,7 @@ import fc from 'fast-check';
 import { ipv4 } from '../../../src/wire/ipv4-address.js';
 import { Ipv4Packet } from '../../../src/wire/ipv4.js';
 import { TcpSegment } from '../../../src/wire/tcp.js';
+import { buildTcp } from '../../../src/wire/build.js';
 import { seconds, millis } from '../../../src/sim/clock.js';
 import type { TcpSocket } from '../../../src/linux/sock/tcp.js';
 import type { Errno } from '../../../src/linux/sock/errors.js';
@@ -96,10 +97,11 @@ describe('TCP handshake bytes', () => {
 });
 
 describe('TCP exchange as a real capture shows it', () => {
-  it('request, response, server closes first, client closes: segment for segment', () => {
+  const SEEDS = [1, 2, 3, 4, 5, 6, 7, 8];
+  it.each(SEEDS)('request, response, server closes first, client closes: segment for segment (seed %i)', (seed) => {
     // Linux 6.18, two namespaces on a veth: python3 create_connection + sendall(b"hello"),
     // server recv, sendall(b"pong"*3), sleep 0.3, close; client sleeps 0.5 then close.
-    const { net, a, b } = pair();
+    const { net, a, b } = pair(seed);
     let server: TcpSocket | null = null;
     const got: string[] = [];
     b.sock.tcpListen(8080, (s) => {
@@ -156,8 +158,8 @@ describe('TCP exchange as a real capture shows it', () => {
     expect(b.sock.tcpTable.established(B, 8080, A, c.localPort)).toBeUndefined();
   });
 
-  it('client half-closes first: the server ACKs the FIN after 40 ms, then sends its own', () => {
-    const { net, a, b } = pair(2);
+  it.each(SEEDS)('client half-closes first: the server ACKs the FIN after 40 ms, then sends its own (seed %i)', (seed) => {
+    const { net, a, b } = pair(seed);
     b.sock.tcpListen(8081, () => ({
       onData: (sk) => sk.write(new Uint8Array(3000)),
       onEnd: (sk) => net.clock.schedule(millis(200), () => sk.close()),
@@ -371,3 +373,89 @@ describe('TCP data', () => {
     expect(lookups).toEqual(['b:listener', 'a:established', 'b:established']);
   });
 });
+
+describe('TCP edge cases', () => {
+  it('a lost SYN-ACK: the request socket resends it on the client\'s retransmitted SYN and on its own timer', () => {
+    const { net, a, b } = pair(9);
+    let accepted = 0;
+    b.sock.tcpListen(80, () => {
+      accepted++;
+    });
+    let synacks = 0;
+    net.drop = (bytes) => {
+      const ip = Ipv4Packet.checked(bytes);
+      const seg = TcpSegment.checked(bytes, ip.payloadOffset(), ip.payloadLength());
+      return seg.syn() && seg.ackFlag() && synacks++ === 0;
+    };
+    const c = a.sock.tcpConnect(B, 80, {});
+    net.clock.run(seconds(3));
+    expect(c.state).toBe('ESTABLISHED');
+    expect(accepted).toBe(1);
+    const lines = tcpFlow(net.captured).map((l) => `${l.time / 1e9} ${l.line}`);
+    expect(lines.slice(0, 4)).toEqual([
+      '0 C>S [S] 0 win 64240',
+      '0.0001 S>C [S.] 0 ack 1 win 65160',
+      '1 C>S [S] 0 win 64240',
+      '1.0001 S>C [S.] 0 ack 1 win 65160',
+    ]);
+  });
+
+  it('ICMP fragmentation needed lowers the MSS: the segment is resent in pieces that fit', () => {
+    const { net, a, b } = pair(10);
+    let got = 0;
+    b.sock.tcpListen(80, () => ({ onData: (_s, d) => (got += d.length) }));
+    const c = a.sock.tcpConnect(B, 80, {});
+    net.clock.run(millis(5));
+    net.pathMtu = { mtu: 1400, from: ipv4(10, 99, 0, 254) };
+    c.write(new Uint8Array(4000));
+    net.clock.run(seconds(3));
+    expect(got).toBe(4000);
+    const delivered = tcpFlow(net.captured).filter((l) => l.line.startsWith('C>S') && l.seg.payloadLength() > 0 && l.ip.totalLength() <= 1400);
+    expect(delivered.reduce((n, l) => n + l.seg.payloadLength(), 0)).toBeGreaterThanOrEqual(4000);
+    expect(c.mss).toBe(1400 - 40 - 12);
+  });
+
+  it('a SYN for a 4-tuple in TIME_WAIT with a higher sequence opens a new connection (TCP_TW_SYN)', () => {
+    const { net, a, b } = pair(12);
+    let server: TcpSocket | null = null;
+    b.sock.tcpListen(80, (s) => {
+      server = s;
+      return { onEnd: (sk) => sk.close() };
+    });
+    const c1 = a.sock.tcpConnect(B, 80, {}, { localPort: 45000, reuseAddr: true });
+    net.clock.run(millis(5));
+    server!.close(); // the server closes first and ends in TIME_WAIT
+    net.clock.run(millis(10));
+    c1.close();
+    net.clock.run(millis(100));
+    expect(server!.state).toBe('TIME_WAIT');
+    const first = server!;
+    const c2 = a.sock.tcpConnect(B, 80, {}, { localPort: 45000, reuseAddr: true });
+    net.clock.run(millis(200));
+    expect(c2.state).toBe('ESTABLISHED');
+    expect(server).not.toBe(first);
+    expect(first.state).toBe('CLOSE');
+  });
+
+  it('RST in the window but not at rcv_nxt gets a challenge ACK (RFC 5961), the connection lives', () => {
+    const { net, a, b } = pair(13);
+    let server: TcpSocket | null = null;
+    b.sock.tcpListen(80, (s) => {
+      server = s;
+    });
+    const c = a.sock.tcpConnect(B, 80, {});
+    net.clock.run(millis(5));
+    const n = net.captured.length;
+    // Forge a RST from the server side 100 bytes into the client's window.
+    const srv = server!;
+    const forged = new Uint8Array(40);
+    const pkt = buildTcp({ src: B, dst: A, ident: 0, dontFragment: true }, { srcPort: 80, dstPort: c.localPort, seq: (srv.sndNxt + 100) >>> 0, ack: 0, flags: 0x04, window: 0, urgent: 0, options: [] });
+    forged.set(pkt.data());
+    a.receive(forged);
+    net.clock.run(millis(10));
+    expect(c.state).toBe('ESTABLISHED');
+    const reply = tcpFlow(net.captured).slice(n).map((l) => l.line);
+    expect(reply).toEqual(['C>S [.] 1 ack 1 win 63']);
+  });
+});
+
