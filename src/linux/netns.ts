@@ -77,6 +77,8 @@ export class Netns implements IpLayer, NfNetns {
   private routeSeq = 0;
   /** IP ID generator state (ip_idents): per (daddr, proto) bucket, random start. */
   private readonly idents = new Map<number, number>();
+  /** inet_peer ICMP rate-limit buckets by destination (icmpv4_xrlim_allow). */
+  readonly icmpPeers = new Map<Ipv4Addr, { tokens: number; last: number }>();
   /** br_netfilter: the packet whose PREROUTING already ran at bridge level (ip_sabotage_in). */
   brnfDone: PacketBuffer | null = null;
   /** VXLAN devices of this namespace, for encap_rcv demultiplexing by port and VNI. */

@@ -298,3 +298,30 @@ describe('netfilter hooks', () => {
     expect(calls).toBe(0);
   });
 });
+
+describe('ICMP rate limit', () => {
+  it('errors to one destination: a burst of 6, then one per second (icmp_ratelimit)', () => {
+    const w = new World();
+    w.netns('S');
+    w.netns('R');
+    w.ip('S', 'link add eth0 type veth peer name r0 netns R');
+    w.ip('S', 'addr add 10.0.1.2/24 dev eth0');
+    w.ip('S', 'link set eth0 up');
+    w.ip('S', 'route add default via 10.0.1.1');
+    w.ip('R', 'addr add 10.0.1.1/24 dev r0');
+    w.ip('R', 'link set r0 up');
+    w.ns.get('R')!.sysctl_.set('net.ipv4.ip_forward', '1');
+    const s = w.ns.get('S')!;
+    const udp = recorder();
+    s.registerProtocol(17, udp);
+    for (let i = 0; i < 10; i++) s.ipOutput(buildUdp({ src: A('10.0.1.2'), dst: A('192.0.2.1') }, { srcPort: 4000 + i, dstPort: 53 }));
+    w.run(1e6);
+    expect(udp.errors).toHaveLength(6);
+    expect(w.trace.ofKind('linux.drop').filter((e) => e.reason === 'ICMP_RATELIMIT')).toHaveLength(4);
+    w.run(1e9);
+    s.ipOutput(buildUdp({ src: A('10.0.1.2'), dst: A('192.0.2.1') }, { srcPort: 5000, dstPort: 53 }));
+    s.ipOutput(buildUdp({ src: A('10.0.1.2'), dst: A('192.0.2.1') }, { srcPort: 5001, dstPort: 53 }));
+    w.run(1e6);
+    expect(udp.errors).toHaveLength(7);
+  });
+});

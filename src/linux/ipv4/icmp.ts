@@ -3,7 +3,9 @@
  * a non-first fragment, or a broadcast/multicast; source = the offending packet's
  * destination if it was ours, else the output route's choice; TOS 0xc0; quote as much of
  * the original as fits in 576 bytes; DF clear), echo replies (icmp_echo), and handing
- * echo replies and errors to the socket layer. The kernel's ICMP rate limits are not applied.
+ * echo replies and errors to the socket layer. Rate limits: the per-destination token bucket
+ * (icmpv4_xrlim_allow: icmp_ratelimit 1000 ms, burst 6, for the types in icmp_ratemask, not
+ * for errors to this host) is modelled; the global icmp_msgs_per_sec limit is not.
  */
 import { internetChecksum } from '../../wire/checksum.js';
 import { formatIpv4, readIpv4, writeIpv4, type Ipv4Addr } from '../../wire/ipv4-address.js';
@@ -13,6 +15,31 @@ import type { Netns } from '../netns.js';
 import { ipLocalOut, routeOutput } from './output.js';
 
 const ICMP_ERRORS = new Set([3, 4, 5, 11, 12]);
+
+/** net.ipv4.icmp_ratemask default 6168: destination unreachable, source quench, time exceeded, parameter problem. */
+const RATEMASK = 0x1818;
+const RATELIMIT_NS = 1e9;
+const BURST = 6;
+
+/** inet_peer_xrlim_allow: a new peer starts with a full bucket (rate_last 60 s in the past). */
+function xrlimAllow(netns: Netns, dst: Ipv4Addr): boolean {
+  const now = netns.clock.now;
+  let peer = netns.icmpPeers.get(dst);
+  if (peer === undefined) {
+    peer = { tokens: 0, last: now - 60e9 };
+    netns.icmpPeers.set(dst, peer);
+  }
+  let token = peer.tokens + (now - peer.last);
+  peer.last = now;
+  if (token > BURST * RATELIMIT_NS) token = BURST * RATELIMIT_NS;
+  let ok = false;
+  if (token >= RATELIMIT_NS) {
+    token -= RATELIMIT_NS;
+    ok = true;
+  }
+  peer.tokens = token;
+  return ok;
+}
 
 /** icmp_send: `off` has its IPv4 header at `off.head`. */
 export function icmpSend(netns: Netns, off: PacketBuffer, type: number, code: number, info: number): void {
@@ -29,6 +56,10 @@ export function icmpSend(netns: Netns, off: PacketBuffer, type: number, code: nu
   const local = netns.isLocalAddress(daddr);
   const rt = routeOutput(netns, saddr, local ? { src: daddr } : {});
   if (typeof rt === 'string') return;
+  if (rt.type !== 'local' && RATEMASK & (1 << type) && !xrlimAllow(netns, saddr)) {
+    netns.trace?.record({ kind: 'linux.drop', time: netns.clock.now, node: netns.node, netns: netns.netns, dev: rt.dev.name, step: 'icmp_send', reason: 'ICMP_RATELIMIT' });
+    return;
+  }
   const src: Ipv4Addr = local ? daddr : rt.src;
   const quoted = Math.min(off.end - ip, 576 - 20 - 8);
   const p = PacketBuffer.alloc(20 + 8 + quoted);
