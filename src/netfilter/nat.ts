@@ -33,19 +33,9 @@ function mix(a: number, b: number): number {
 export function natSetupInfo(ct: CtEntry, range: NatRange, manip: 'SRC' | 'DST', table: ConntrackTable, now: number, rnd: () => number): void {
   if (natInitialized(ct, manip)) return;
   const curr = invertTuple(ct.reply);
-  const used = (t: Tuple): boolean => table.taken(invertTuple(t), ct, now);
-  const inRange = (t: Tuple): boolean => {
-    const a = manip === 'SRC' ? t.src : t.dst;
-    if (range.mapIps && (a < range.minIp || a > range.maxIp)) return false;
-    if (range.protoSpecified && hasPorts(t.proto)) {
-      const port = manip === 'SRC' ? t.sport : t.dport;
-      if (port < range.minPort || port > range.maxPort) return false;
-    }
-    return true;
-  };
   const randomAll = range.random || range.randomFully;
   let next: Tuple | undefined;
-  if (manip === 'SRC' && !randomAll && inRange(curr) && !used(curr)) next = curr;
+  if (manip === 'SRC' && !randomAll && inRange(curr, range, manip) && !used(curr, ct, table, now)) next = curr;
   if (!next) {
     let t = curr;
     if (range.mapIps) {
@@ -56,10 +46,10 @@ export function natSetupInfo(ct: CtEntry, range: NatRange, manip: 'SRC' | 'DST',
     let done = false;
     if (!randomAll) {
       if (range.protoSpecified) {
-        if (inRange(t) && (range.minPort === range.maxPort || !used(t))) done = true;
-      } else if (!used(t)) done = true;
+        if (inRange(t, range, manip) && (range.minPort === range.maxPort || !used(t, ct, table, now))) done = true;
+      } else if (!used(t, ct, table, now)) done = true;
     }
-    next = done ? t : uniquePort(t, range, manip, used, rnd);
+    next = done ? t : uniquePort(t, range, manip, ct, table, now, rnd);
   }
   if (!tupleEquals(next, curr)) {
     ct.reply = invertTuple(next);
@@ -68,8 +58,27 @@ export function natSetupInfo(ct: CtEntry, range: NatRange, manip: 'SRC' | 'DST',
   ct.status |= manip === 'SRC' ? IPS.SRC_NAT_DONE : IPS.DST_NAT_DONE;
 }
 
+/** nf_nat_used_tuple: would `t` as an original tuple clash with another entry's reply? */
+function used(t: Tuple, ct: CtEntry, table: ConntrackTable, now: number): boolean {
+  return table.taken(invertTuple(t), ct, now);
+}
+
+function inRange(t: Tuple, range: NatRange, manip: 'SRC' | 'DST'): boolean {
+  const a = manip === 'SRC' ? t.src : t.dst;
+  if (range.mapIps && (a < range.minIp || a > range.maxIp)) return false;
+  if (range.protoSpecified && hasPorts(t.proto)) {
+    const port = manip === 'SRC' ? t.sport : t.dport;
+    if (port < range.minPort || port > range.maxPort) return false;
+  }
+  return true;
+}
+
+function withPort(t: Tuple, port: number, manip: 'SRC' | 'DST'): Tuple {
+  return t.proto === IPPROTO_ICMP || manip === 'SRC' ? { ...t, sport: port } : { ...t, dport: port };
+}
+
 /** nf_nat_l4proto_unique_tuple: search the port range for an unused tuple. */
-function uniquePort(t: Tuple, range: NatRange, manip: 'SRC' | 'DST', used: (t: Tuple) => boolean, rnd: () => number): Tuple {
+function uniquePort(t: Tuple, range: NatRange, manip: 'SRC' | 'DST', ct: CtEntry, table: ConntrackTable, now: number, rnd: () => number): Tuple {
   const icmp = t.proto === IPPROTO_ICMP;
   if (!hasPorts(t.proto) && !icmp) return t;
   const key = icmp ? t.sport : manip === 'SRC' ? t.sport : t.dport;
@@ -97,15 +106,14 @@ function uniquePort(t: Tuple, range: NatRange, manip: 'SRC' | 'DST', used: (t: T
     min = range.minPort;
     size = range.maxPort - range.minPort + 1;
   }
-  const set = (port: number): Tuple => (icmp ? { ...t, sport: port } : manip === 'SRC' ? { ...t, sport: port } : { ...t, dport: port });
   let off = range.random || range.randomFully || manip !== 'DST' ? rnd() & 0xffff : 0;
   let attempts = Math.min(size, 128);
   for (;;) {
     for (let i = 0; i < attempts; i++, off++) {
-      const c = set(min + (off % size));
-      if (!used(c)) return c;
+      const c = withPort(t, min + (off % size), manip);
+      if (!used(c, ct, table, now)) return c;
     }
-    if (attempts >= size || attempts < 16) return set(min + (off % size));
+    if (attempts >= size || attempts < 16) return withPort(t, min + (off % size), manip);
     attempts >>= 1;
     off = rnd() & 0xffff;
   }
@@ -126,7 +134,7 @@ function manipHeader(b: Uint8Array, ipOff: number, l4: number, l4Avail: number, 
 }
 
 /** nf_nat_packet: apply the stored binding for this hook and direction. */
-export function natPacket(p: PacketBuffer, ct: CtEntry, hook: NfHook): { from: string; to: string } | null {
+export function natPacket(p: PacketBuffer, ct: CtEntry, hook: NfHook, describe: boolean): { from: string; to: string } | null | true {
   const manip = hookManip(hook);
   const reply = p.ctinfo >= IP_CT.IS_REPLY;
   let bit = manip === 'SRC' ? IPS.SRC_NAT : IPS.DST_NAT;
@@ -135,9 +143,10 @@ export function natPacket(p: PacketBuffer, ct: CtEntry, hook: NfHook): { from: s
   const f = readIpv4Fields(p);
   if (!f) return null;
   const target = invertTuple(reply ? ct.orig : ct.reply);
-  const before = endpoint(f.src, f.dst, p, f.l4, f.proto, manip, f.fragOffset === 0 ? f.l4Len : 0);
+  const before = describe ? endpoint(f.src, f.dst, p, f.l4, f.proto, manip, f.fragOffset === 0 ? f.l4Len : 0) : '';
   manipHeader(p.buf, p.network, f.l4, f.fragOffset === 0 ? f.l4Len : 0, target, manip);
   fixChecksums(p);
+  if (!describe) return true;
   const g = readIpv4Fields(p)!;
   return { from: before, to: endpoint(g.src, g.dst, p, g.l4, g.proto, manip, g.fragOffset === 0 ? g.l4Len : 0) };
 }

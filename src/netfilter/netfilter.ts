@@ -46,6 +46,9 @@ export class Netfilter {
   private readonly evaluatedByPacket = new WeakMap<PacketBuffer, number>();
   private readonly hooksMode: 'auto' | 'on' | 'off';
   private ctNeeded = false;
+  private opsCache: NfHookOps[] | null = null;
+  private readonly rnd = (): number => this.netns.randomU32();
+  private readonly byHook = new Map<NfHook, NfHookFn[]>();
 
   constructor(
     readonly netns: NfNetns,
@@ -81,6 +84,8 @@ export class Netfilter {
     const before = this.hookOpsKey();
     this.tablesMap = tables;
     this.ctNeeded = this.computeCtNeeded();
+    this.opsCache = null;
+    this.byHook.clear();
     if (this.hookOpsKey() !== before) this.hooksGeneration++;
     return result;
   }
@@ -148,6 +153,7 @@ export class Netfilter {
    * register once they exist; conntrack once something needs it.
    */
   hookOps(): NfHookOps[] {
+    if (this.opsCache) return this.opsCache;
     const ops: NfHookOps[] = [];
     const ct = this.conntrackOn();
     const has = (t: TableName): boolean => this.tablesMap.has(t);
@@ -164,14 +170,22 @@ export class Netfilter {
       if (ct && has('nat') && (hook === 'POSTROUTING' || hook === 'INPUT')) ops.push({ hook, priority: NF_IP_PRI.NAT_SRC, owner: 'nat', fn: this.natHook });
       if (ct && (hook === 'POSTROUTING' || hook === 'INPUT')) ops.push({ hook, priority: NF_IP_PRI.CONNTRACK_CONFIRM, owner: 'conntrack-confirm', fn: this.ctConfirm });
     }
+    this.opsCache = ops;
     return ops;
   }
 
   /** Runs every registered function of one hook in priority order (for tests and the bench). */
   runHook(hook: NfHook, p: PacketBuffer, s: NfHookState): number {
-    for (const op of this.hookOps()) {
-      if (op.hook !== hook) continue;
-      const v = op.fn(p, s);
+    let fns = this.byHook.get(hook);
+    if (!fns) {
+      fns = this.hookOps()
+        .filter((o) => o.hook === hook)
+        .sort((a, b) => a.priority - b.priority)
+        .map((o) => o.fn);
+      this.byHook.set(hook, fns);
+    }
+    for (let i = 0; i < fns.length; i++) {
+      const v = fns[i]!(p, s);
       if (v !== NF_ACCEPT) return v;
     }
     return NF_ACCEPT;
@@ -260,13 +274,13 @@ export class Netfilter {
         if (!natInitialized(e, manip)) {
           // nf_nat_alloc_null_binding: keep the address, still make the tuple unique.
           const keep = manip === 'SRC' ? e.reply.dst : e.reply.src;
-          natSetupInfo(e, { mapIps: true, minIp: keep, maxIp: keep, protoSpecified: false, minPort: 0, maxPort: 0, random: false, randomFully: false, persistent: false }, manip, this.conntrack, this.netns.now(), () => this.netns.randomU32());
+          natSetupInfo(e, { mapIps: true, minIp: keep, maxIp: keep, protoSpecified: false, minPort: 0, maxPort: 0, random: false, randomFully: false, persistent: false }, manip, this.conntrack, this.netns.now(), this.rnd);
           this.natEvent(e, manip, 'null-binding', '', '');
         }
       }
     }
-    const r = natPacket(p, e, s.hook);
-    if (r) this.natEvent(e, manip, 'apply', r.from, r.to);
+    const r = natPacket(p, e, s.hook, this.env.sink !== null);
+    if (r !== null && r !== true) this.natEvent(e, manip, 'apply', r.from, r.to);
     return NF_ACCEPT;
   };
 
@@ -274,7 +288,7 @@ export class Netfilter {
     const ct = c.packet.ct;
     if (ct === null || ct === UNTRACKED) return NF_ACCEPT;
     const e = ct as CtEntry;
-    natSetupInfo(e, range, manip, this.conntrack, this.netns.now(), () => this.netns.randomU32());
+    natSetupInfo(e, range, manip, this.conntrack, this.netns.now(), this.rnd);
     this.natEvent(e, manip, 'binding', '', '');
     return NF_ACCEPT;
   }

@@ -57,7 +57,7 @@ export function conntrackIn(p: PacketBuffer, table: ConntrackTable, now: number,
       ev?.('invalid', null, 0);
       return true;
     }
-    const e = table.create(t, now, (victim) => ev?.('early-drop', victim, 0));
+    const e = table.create(t, now, ev);
     if (!e) {
       ev?.('full-drop', null, 0);
       return false;

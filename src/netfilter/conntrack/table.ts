@@ -30,8 +30,6 @@ export class ConntrackTable {
   /** Confirmed entries in creation (id) order: the listing order. */
   private readonly byId = new Map<number, CtEntry>();
   private nextId = 1;
-  /** Entries allocated but not yet confirmed (nf_conntrack_count includes them). */
-  unconfirmed = 0;
 
   constructor(config: Partial<ConntrackConfig> = {}) {
     this.config = { ...defaultConntrackConfig(), ...config, tcpTimeouts: { ...TCP_TIMEOUTS_S, ...(config.tcpTimeouts ?? {}) } };
@@ -68,10 +66,12 @@ export class ConntrackTable {
    * init_conntrack: a new unconfirmed entry, or null when the table is full and early_drop
    * found no unassured entry to evict (the kernel's "table full, dropping packet").
    */
-  create(orig: Tuple, now: number, onEarlyDrop?: (e: CtEntry) => void): CtEntry | null {
-    if (this.byId.size + this.unconfirmed >= this.config.max) {
+  create(orig: Tuple, now: number, ev?: ((action: 'early-drop', e: CtEntry, ctinfo: number) => void) | null): CtEntry | null {
+    // nf_conntrack_count also counts unconfirmed entries until their skb is freed; the model
+    // cannot see skbs freed, so it counts confirmed entries only.
+    if (this.byId.size >= this.config.max) {
       this.gc(now);
-      if (this.byId.size + this.unconfirmed >= this.config.max) {
+      if (this.byId.size >= this.config.max) {
         let victim: CtEntry | undefined;
         for (const e of this.byId.values())
           if (!(e.status & IPS.ASSURED)) {
@@ -80,10 +80,9 @@ export class ConntrackTable {
           }
         if (!victim) return null;
         this.remove(victim);
-        onEarlyDrop?.(victim);
+        ev?.('early-drop', victim, 0);
       }
     }
-    this.unconfirmed++;
     return {
       id: this.nextId++,
       orig,
@@ -101,7 +100,6 @@ export class ConntrackTable {
   /** __nf_conntrack_confirm: insert both tuples; false when a tuple is already there (clash). */
   confirm(e: CtEntry, now: number): boolean {
     if (e.status & IPS.CONFIRMED) return true;
-    this.unconfirmed = Math.max(0, this.unconfirmed - 1);
     if (e.status & IPS.DYING) return true;
     const ko = tupleKey(e.orig);
     const kr = tupleKey(e.reply);
