@@ -12,6 +12,7 @@ export * from './iptables.js';
 export * from './ipvs.js';
 export * from './restore-dump.js';
 export * from './service-port.js';
+export * from './sync-runner.js';
 export * from './topology.js';
 
 import type { IptablesBackend } from './backend.js';
