@@ -101,6 +101,7 @@ export class FakeNet {
   chunker: Chunker;
   readonly flows: FlowRecord[] = [];
   private readonly listeners = new Map<string, (c: TcpConnection) => void>();
+  private readonly nats = new Map<string, { addr: Ipv4Addr; port: number; masquerade: Ipv4Addr | null }>();
   private nextPort = new Map<number, number>();
   private lastDelivery = 0;
 
@@ -130,10 +131,27 @@ export class FakeNet {
     };
   }
 
+  /**
+   * A DNAT on the way (kube-proxy's NodePort rule): connections to addr:port reach
+   * to.addr:to.port, seen from `masquerade` when given (eTP Cluster), else from the client.
+   */
+  nat(addr: string, port: number, to: { addr: string; port: number; masquerade?: string }): void {
+    this.nats.set(`${parseIpv4(addr)}:${port}`, { addr: parseIpv4(to.addr), port: to.port, masquerade: to.masquerade === undefined ? null : parseIpv4(to.masquerade) });
+  }
+
   private connect(src: Ipv4Addr, dst: Ipv4Addr, port: number, cb: (r: TcpConnection | ConnectFailure) => void): void {
+    const nat = this.nats.get(`${dst}:${port}`);
+    if (nat) {
+      this.connectVia(src, dst, port, nat.addr, nat.port, nat.masquerade ?? src, cb);
+      return;
+    }
+    this.connectVia(src, dst, port, dst, port, src, cb);
+  }
+
+  private connectVia(src: Ipv4Addr, dst: Ipv4Addr, port: number, realDst: Ipv4Addr, realPort: number, seenSrc: Ipv4Addr, cb: (r: TcpConnection | ConnectFailure) => void): void {
     // 127.0.0.0/8 is the connecting host's own loopback
     const loop = dst >>> 24 === 127;
-    const accept = this.listeners.get(`${loop ? src : dst}:${port}`);
+    const accept = this.listeners.get(`${loop ? src : realDst}:${realPort}`);
     if (!accept) {
       this.deliver(() => cb({ errno: 'ECONNREFUSED' }));
       return;
@@ -148,9 +166,9 @@ export class FakeNet {
       o.set(b, a.length);
       return o;
     };
-    if (loop) src = dst;
+    if (loop) src = seenSrc = dst;
     const c = new End(this, src, sport, dst, port, (b) => (rec.c2s = app(rec.c2s, b)));
-    const s = new End(this, dst, port, src, sport, (b) => (rec.s2c = app(rec.s2c, b)));
+    const s = new End(this, realDst, realPort, seenSrc, sport, (b) => (rec.s2c = app(rec.s2c, b)));
     c.peer = s;
     s.peer = c;
     // the handshake: the server accepts, then connect returns
