@@ -237,3 +237,17 @@ describe('capture', () => {
 function readMacNum(b: Uint8Array, o: number): number {
   return ((b[o]! << 8) | b[o + 1]!) * 0x100000000 + (((b[o + 2]! << 24) | (b[o + 3]! << 16) | (b[o + 4]! << 8) | b[o + 5]!) >>> 0);
 }
+
+describe('skb state across links', () => {
+  it('a veth drops conntrack always and the mark when the peer is in another namespace', () => {
+    const w = bridgeWithPods();
+    const seen: [object | null, number][] = [];
+    w.ns.get('node')!.registerHooks([{ hook: 'PREROUTING', priority: 0, owner: 't', fn: (p) => (seen.push([p.ct, p.mark]), NF_ACCEPT as NfVerdict) }]);
+    const pkt = buildUdp({ src: A('10.42.0.2'), dst: A('10.42.0.1') }, { srcPort: 1, dstPort: 2 });
+    pkt.ct = { fake: true };
+    pkt.mark = 0x4000;
+    w.ns.get('p1')!.ipOutput(pkt);
+    w.run(1e6);
+    expect(seen).toEqual([[null, 0]]);
+  });
+});

@@ -24,6 +24,10 @@ export class NicDevice extends NetDevice {
   }
 
   startXmit(p: PacketBuffer): void {
+    // Leaving the machine: nothing of this host's skb state travels with the bytes.
+    p.ct = null;
+    p.ctinfo = 0;
+    p.mark = 0;
     this.segment?.transmit(this, p);
   }
 }

@@ -29,6 +29,10 @@ export class VethDevice extends NetDevice {
   startXmit(p: PacketBuffer): void {
     if (!this.peer.adminUp) return;
     const peer = this.peer;
+    // __dev_forward_skb -> skb_scrub_packet: conntrack always dropped, the mark when crossing namespaces.
+    p.ct = null;
+    p.ctinfo = 0;
+    if (peer.netns !== this.netns) p.mark = 0;
     this.netns.clock.schedule(DELAY.veth, () => peer.netifReceive(p));
   }
 }

@@ -221,6 +221,9 @@ export class VxlanDevice extends NetDevice {
     b[ip + 11] = hc & 255;
     p.network = ip;
     p.transport = udp;
+    // iptunnel_xmit -> skb_scrub_packet: the outer datagram gets its own conntrack entry.
+    p.ct = null;
+    p.ctinfo = 0;
     ipLocalOut(ns, p, this.cfg.lower?.ifindex ?? 0);
   }
 }
@@ -243,9 +246,9 @@ function vxlanRcv(ns: Netns, port: number, p: PacketBuffer): boolean {
   p.head = inner;
   p.network = -1;
   p.transport = -1;
+  // skb_scrub_packet(skb, xnet=false): the outer packet's conntrack goes, the mark stays.
   p.ct = null;
   p.ctinfo = 0;
-  p.mark = 0;
   dev.netifReceive(p);
   return true;
 }
