@@ -14,7 +14,7 @@ import { ARP_LEN, ARPOP_REQUEST, emitArp, type ArpRepr } from './arp.js';
 import { emitIpv4Header, Ipv4Packet, ipv4HeaderLength, type Ipv4Repr } from './ipv4.js';
 import { emitUdp, UDP_HEADER_LEN, UdpPacket } from './udp.js';
 import { emitTcpHeader, tcpHeaderLength, type TcpRepr } from './tcp.js';
-import { emitIcmp, icmpLength, type IcmpRepr } from './icmp.js';
+import { emitIcmp, icmpLength, linuxIcmpErrorQuote, type IcmpRepr } from './icmp.js';
 import { emitVxlan, VXLAN_FLAG_I, VXLAN_HEADER_LEN, VXLAN_PORT_LINUX, VxlanPacket, type VxlanRepr } from './vxlan.js';
 
 const EMPTY = new Uint8Array(0);
@@ -259,4 +259,43 @@ export function vxlanDecapsulate(pkt: PacketBuffer, opts?: VxlanDecapOptions): V
   pkt.network = inner.payloadOffset();
   pkt.transport = -1;
   return repr;
+}
+
+/** What icmp_send needs beyond the offending packet. */
+export interface IcmpErrorParams {
+  /** The error's source (the offending packet's destination if it was ours, else the route's choice). */
+  src: Ipv4Addr;
+  type: number;
+  code: number;
+  /**
+   * icmp_send's `info`, bytes 4..7: the next-hop MTU for fragmentation needed, the gateway
+   * for a redirect, the pointer << 24 for a parameter problem; 0 otherwise.
+   */
+  info?: number;
+  /** From the netns IP ID generator (the error goes out with DF clear). */
+  ident: number;
+  /** net.ipv4.ip_default_ttl (64). */
+  ttl?: number;
+  /** MTU of the route back to the sender: the quote shrinks below 576 with it. */
+  routeMtu?: number;
+  /** IP options echoed back (ip_options_echo); they also shrink the quote. */
+  options?: Uint8Array;
+}
+
+/**
+ * The ICMP error Linux's __icmp_send builds about `offending` (its bytes from the IPv4
+ * header): TOS = the original's TOS bits | 0xc0 (IPTOS_PREC_INTERNETCONTROL), DF clear, TTL
+ * 64, destination = the offending source, the quote of linuxIcmpErrorQuote. Answers an L3
+ * packet (head at the IP header), or null where Linux sends nothing for want of room. Whether
+ * an error is sent at all (not about an error, a later fragment, a broadcast) is the caller's.
+ */
+export function buildIcmpError(offending: Uint8Array, p: IcmpErrorParams, opts?: BuildOptions): PacketBuffer | null {
+  const ip = Ipv4Packet.checkedQuote(offending);
+  const options = p.options ?? EMPTY;
+  const quote = linuxIcmpErrorQuote(offending, p.routeMtu ?? 1500, options.length);
+  if (quote === null) return null;
+  const info = (p.info ?? 0) >>> 0;
+  const repr: IcmpRepr = { kind: 'other', type: p.type, code: p.code, rest: info, data: quote };
+  const tos = (ip.tos() & 0x1e) | 0xc0;
+  return buildIcmp({ src: p.src, dst: ip.src(), ident: p.ident, ttl: p.ttl ?? 64, dscp: tos >>> 2, ecn: tos & 3, options }, repr, opts);
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
-  buildIcmpFrame, buildUdpFrame, emitIcmp, emitIpv4Header, emitUdp, IcmpPacket, internetChecksum, Ipv4Packet,
+  buildIcmpError, read16, PacketBuffer, buildIcmpFrame, buildUdpFrame, emitIcmp, emitIpv4Header, emitUdp, IcmpPacket, internetChecksum, Ipv4Packet,
   ipv4HeaderLength, linuxIcmpErrorQuote, parseIcmp, parseIpv4, parseIpv4Header, parseMac, parseUdp, UdpPacket,
   IPPROTO_ICMP, IPPROTO_UDP, ICMP_FRAG_NEEDED, ICMP_PORT_UNREACH, ICMP_EXC_TTL, ICMP_DEST_UNREACH, WireError,
 } from '../../src/wire/index.js';
@@ -158,6 +158,24 @@ describe('icmp', () => {
       { kind: 'dest-unreachable', code: ICMP_PORT_UNREACH, nextHopMtu: 0, quote });
     expect(f.length).toBe(14 + 20 + 556);
     expect(toHex(f.data())).toBe(toHex(err));
+  });
+
+  it('buildIcmpError makes the errors Linux sent, byte for byte (L3)', () => {
+    for (const [sent, got] of [['UDP, length 5', 'unreachable, length 41'], ['UDP, length 1400', 'unreachable, length 556']] as const) {
+      const err = captured(got).subarray(14);
+      const e = buildIcmpError(captured(sent).subarray(14), { src: B_IP, type: ICMP_DEST_UNREACH, code: ICMP_PORT_UNREACH, ident: read16(err, 4) });
+      expect(toHex(e!.data())).toBe(toHex(err));
+    }
+    const tos = captured('UDP, length 5').slice(14);
+    // RT_TOS(tos) | 0xc0, as seen from Linux 6.18: 0x12 -> 0xd2, 0x13 -> 0xd2, 0xfe -> 0xde, 0x28 -> 0xc8.
+    for (const [from, to] of [[0x12, 0xd2], [0x13, 0xd2], [0xfe, 0xde], [0x28, 0xc8]] as const) {
+      tos[1] = from;
+      expect(buildIcmpError(tos, { src: B_IP, type: 3, code: 3, ident: 1 })!.buf[PacketBuffer.DEFAULT_HEADROOM + 1]).toBe(to);
+    }
+    const e = buildIcmpError(tos, { src: B_IP, type: 3, code: ICMP_FRAG_NEEDED, info: 1450, ident: 1 })!;
+    expect(IcmpPacket.checked(e.buf, e.transport, e.end - e.transport).nextHopMtu()).toBe(1450);
+    expect(buildIcmpError(tos, { src: B_IP, type: 3, code: 1, ident: 1, routeMtu: 48 })).toBeNull();
+    expect(buildIcmpError(tos, { src: B_IP, type: 12, code: 0, info: 20 * 0x1000000, ident: 1, options: Uint8Array.of(0x94, 4, 0, 0) })!.length).toBe(24 + 8 + 33);
   });
 
   it('quote room shrinks with a small route MTU and reply options; none when room <= 20', () => {
