@@ -25,6 +25,8 @@ export interface DigOptions {
   retryTcpOnTc?: boolean;
   argv: string;
   serverFound?: boolean;
+  /** Reuse this client cookie (dig keeps one per server for the whole run). */
+  clientCookie?: Buffer;
 }
 
 export interface DigRun {
@@ -54,8 +56,8 @@ export function runDig(
   if (o.edns ?? true) {
     const options: { code: number; data?: Buffer }[] = [];
     if (o.cookie ?? true) {
-      const c = Buffer.alloc(8);
-      for (let i = 0; i < 8; i++) c[i] = rng.byte();
+      const c = o.clientCookie ?? Buffer.alloc(8);
+      if (!o.clientCookie) for (let i = 0; i < 8; i++) c[i] = rng.byte();
       options.push({ code: 10, data: c });
     }
     q.edns = { udpSize: o.bufsize ?? 1232, do: o.dnssec ?? false, version: 0, extRcode: 0, options };
@@ -152,4 +154,37 @@ export function runDig(
     eq.schedule(seconds(o.timeoutSec ?? 5), send);
   };
   send();
+}
+
+/**
+ * `dig +search`: dig's own walk of the resolv.conf search list (names from planSearch, one
+ * query type), moving on only after NXDOMAIN (SERVFAIL stops, as +servfail_stops), one
+ * client cookie for the whole run. All runs are returned; `printDigSearch` shows the last,
+ * or every one with `+showsearch`.
+ */
+export function runDigSearch(
+  net: DnsNet,
+  eq: EventQueue,
+  rng: Random,
+  epochSeconds: number,
+  names: readonly string[],
+  type: string,
+  o: DigOptions,
+  cb: (runs: DigRun[]) => void,
+): void {
+  const runs: DigRun[] = [];
+  const cookie = Buffer.alloc(8);
+  for (let i = 0; i < 8; i++) cookie[i] = rng.byte();
+  const step = (i: number): void => {
+    if (i >= names.length) {
+      cb(runs);
+      return;
+    }
+    runDig(net, eq, rng, epochSeconds, names[i]!, type, { ...o, clientCookie: cookie }, (r) => {
+      runs.push(r);
+      if (r.exchange && r.exchange.reply.rcode === 3) step(i + 1);
+      else cb(runs);
+    });
+  };
+  step(0);
 }

@@ -227,13 +227,14 @@ export function printDig(x: DigExchange, display: DigDisplay = DEFAULT_DISPLAY):
     return reply.answer.map((r) => `${rdataText(r)}\n`).join('');
   }
   const L: string[] = [];
+  // dig prints this before the banner, when it moves the lookup to TCP (dighost.c).
+  if (x.truncatedRetry && display.comments) L.push(';; Truncated, retrying in TCP mode.');
   if (display.cmd) {
     L.push('');
     L.push(`; <<>> DiG ${DIG_VERSION} <<>> ${x.argv}`);
     if (x.serverFound) L.push('; (1 server found)');
     L.push(';; global options: +cmd');
   }
-  if (x.truncatedRetry && display.comments) L.push(';; Truncated, retrying in TCP mode.');
   const q = reply.question[0] ?? query.question[0];
   if (display.comments) {
     L.push(';; Got answer:');
@@ -274,6 +275,11 @@ export function printDig(x: DigExchange, display: DigDisplay = DEFAULT_DISPLAY):
 }
 
 /** What dig prints when no try got an answer (9.18: one line per failed try, then the banner). */
+export function printDigSearch(runs: readonly { exchange: DigExchange | null; failures: string[] }[], showsearch: boolean, display: DigDisplay = DEFAULT_DISPLAY): string {
+  const shown = showsearch ? runs : runs.slice(-1);
+  return shown.map((r) => (r.exchange ? printDig(r.exchange, display) : '')).join('');
+}
+
 export function printDigFailure(argv: string, serverFound: boolean, server: string, port: number, failures: readonly string[]): string {
   const L = failures.map((f) => `;; communications error to ${server}#${port}: ${f}`);
   L.push('', `; <<>> DiG ${DIG_VERSION} <<>> ${argv}`);

@@ -3,10 +3,15 @@
 // printDig must give dig's output line for line (only Query time and WHEN differ).
 import { execFile } from 'node:child_process';
 import dgram from 'node:dgram';
+import net from 'node:net';
+import { writeFileSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeMsg } from '../../../src/apps/coredns/dns/message.js';
-import { printDig } from '../../../src/apps/dig/print.js';
+import { printDig, printDigSearch } from '../../../src/apps/dig/print.js';
+import { StreamFramer, frame } from '../../../src/apps/coredns/transport.js';
 import { missing } from '../../helpers/tools.js';
 import { makeWorld, type World } from '../coredns/fixture.js';
 
@@ -15,6 +20,7 @@ const why = missing({ tools: ['dig'] });
 
 describe.skipIf(why !== null)('printDig matches the real dig', () => {
   let sock: dgram.Socket;
+  let tcp: net.Server;
   let port = 0;
   let w: World;
   const seen: { query: Uint8Array; reply: Uint8Array }[] = [];
@@ -31,8 +37,22 @@ describe.skipIf(why !== null)('printDig matches the real dig', () => {
     });
     await new Promise<void>((res) => sock.bind(0, '127.0.0.1', () => res()));
     port = sock.address().port;
+    tcp = net.createServer((c) => {
+      const f = new StreamFramer((query) => {
+        w.dns.handleDatagram(53, query, { addr: c.remoteAddress!, port: c.remotePort! }, { addr: '127.0.0.1', port: 53 }, (b) => {
+          seen.push({ query, reply: b });
+          c.write(frame(b));
+        }, 'tcp');
+        w.eq.run();
+      });
+      c.on('data', (d) => f.push(new Uint8Array(d)));
+    });
+    await new Promise<void>((res) => tcp.listen(port, '127.0.0.1', () => res()));
   });
-  afterAll(() => sock.close());
+  afterAll(() => {
+    sock.close();
+    tcp.close();
+  });
 
   const cases: [string, string[]][] = [
     ['ClusterIP A', ['backend-service.k8s.svc.cluster.local']],
@@ -46,6 +66,8 @@ describe.skipIf(why !== null)('printDig matches the real dig', () => {
     ['NS apex', ['cluster.local', 'NS', '+nocookie']],
     ['answer only', ['clickhouse-1-1-0.clickhouse-service.clickhouse.svc.cluster.local', '+noall', '+answer']],
     ['short', ['clickhouse-service.clickhouse.svc.cluster.local', '+short']],
+    ['TCP', ['backend-service.k8s.svc.cluster.local', '+tcp']],
+    ['truncated, retried over TCP', ['clickhouse-service.clickhouse.svc.cluster.local', 'SRV', '+noedns']],
   ];
 
   for (const [title, args] of cases) {
@@ -53,8 +75,9 @@ describe.skipIf(why !== null)('printDig matches the real dig', () => {
       seen.length = 0;
       const argv = ['@127.0.0.1', '-p', String(port), ...args];
       const { stdout } = await run('dig', argv);
-      expect(seen.length).toBe(1);
-      const { query, reply } = seen[0]!;
+      const truncated = seen.length === 2;
+      expect(seen.length).toBe(args.includes('+noedns') && args.includes('SRV') ? 2 : 1);
+      const { query, reply } = seen[seen.length - 1]!;
       const display = {
         cmd: !args.includes('+noall'),
         comments: !args.includes('+noall'),
@@ -73,9 +96,10 @@ describe.skipIf(why !== null)('printDig matches the real dig', () => {
           reply: decodeMsg(reply),
           replySize: reply.length,
           server: { addr: '127.0.0.1', port },
-          proto: 'UDP',
+          proto: args.includes('+tcp') || truncated ? 'TCP' : 'UDP',
           elapsedNs: 0,
           whenUnix: 0,
+          truncatedRetry: truncated,
         },
         display,
       );
@@ -83,4 +107,40 @@ describe.skipIf(why !== null)('printDig matches the real dig', () => {
       expect(norm(ours)).toBe(norm(stdout));
     });
   }
+});
+
+// dig +search +showsearch reads /etc/resolv.conf: give it the pod's, in a private mount namespace.
+const whySearch = missing({ tools: ['dig', 'unshare', 'mount'], root: true });
+describe.skipIf(whySearch !== null)('printDigSearch matches dig +search +showsearch', () => {
+  it('xxx.com through the pod search list', async () => {
+    const w = makeWorld();
+    const seen: { query: Uint8Array; reply: Uint8Array }[] = [];
+    const sock = dgram.createSocket('udp4');
+    sock.on('message', (msg, rinfo) => {
+      const query = new Uint8Array(msg);
+      w.dns.handleDatagram(53, query, { addr: rinfo.address, port: rinfo.port }, { addr: '127.0.0.1', port: 53 }, (b) => {
+        seen.push({ query, reply: b });
+        sock.send(b, rinfo.port, rinfo.address);
+      });
+      w.eq.run();
+    });
+    await new Promise<void>((res) => sock.bind(0, '127.0.0.1', () => res()));
+    const port = sock.address().port;
+    const dir = mkdtempSync(join(tmpdir(), 'kwt-dig-'));
+    const conf = join(dir, 'resolv.conf');
+    writeFileSync(conf, 'nameserver 127.0.0.1\nsearch k8s.svc.cluster.local svc.cluster.local cluster.local\noptions ndots:5\n');
+    try {
+      const argv = `-p ${port} +search +showsearch xxx.com`;
+      const { stdout } = await run('unshare', ['-m', 'sh', '-c', `mount --bind ${conf} /etc/resolv.conf && dig ${argv}`]);
+      expect(seen.map((x) => decodeMsg(x.query).question[0]!.name)).toEqual(['xxx.com.k8s.svc.cluster.local', 'xxx.com.svc.cluster.local', 'xxx.com.cluster.local', 'xxx.com']);
+      const runs = seen.map(({ query, reply }) => ({
+        exchange: { argv, serverFound: false, query: decodeMsg(query), reply: decodeMsg(reply), replySize: reply.length, server: { addr: '127.0.0.1', port }, proto: 'UDP' as const, elapsedNs: 0, whenUnix: 0 },
+        failures: [],
+      }));
+      const norm = (s: string): string => s.replace(/^;; Query time: .*$/gm, ';; Query time: X').replace(/^;; WHEN: .*$/gm, ';; WHEN: X');
+      expect(norm(printDigSearch(runs, true))).toBe(norm(stdout));
+    } finally {
+      sock.close();
+    }
+  });
 });
