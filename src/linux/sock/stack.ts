@@ -32,6 +32,7 @@ export class SocketLayer {
   /** net_secret / ts_secret: keys of the ISN and timestamp-offset hashes. */
   private readonly seqKey: number;
   private readonly tsKey: number;
+  private readonly sysctlCache = new Map<string, { at: number; v: number }>();
 
   constructor(readonly ip: IpLayer) {
     this.rng = ip.rng.fork('sock');
@@ -98,12 +99,24 @@ export class SocketLayer {
     return parsePortRange(this.ip.sysctl('net.ipv4.ip_local_port_range'));
   }
 
-  /** A numeric sysctl, or `dflt` when unset or not a number. */
+  /**
+   * A numeric sysctl, or `dflt` when unset or not a number. Values are read again at each new
+   * simulated instant (a `sysctl -w` is an event of its own), so the per-packet reads the
+   * kernel does (ip_default_ttl) stay cheap.
+   */
   sysctlInt(name: string, dflt: number, field = 0): number {
-    const v = this.ip.sysctl(name);
-    if (v === undefined) return dflt;
-    const n = Number(v.trim().split(/\s+/)[field]);
-    return Number.isFinite(n) ? n : dflt;
+    const key = field === 0 ? name : `${name}#${field}`;
+    const now = this.ip.clock.now;
+    const c = this.sysctlCache.get(key);
+    if (c !== undefined && c.at === now) return c.v;
+    const raw = this.ip.sysctl(name);
+    let v = dflt;
+    if (raw !== undefined) {
+      const n = Number(raw.trim().split(/\s+/)[field]);
+      if (Number.isFinite(n)) v = n;
+    }
+    this.sysctlCache.set(key, { at: now, v });
+    return v;
   }
 
   ttl(): number {
