@@ -61,3 +61,13 @@ export function traceDevice(dev: NetDevice): void {
     rcv(p);
   };
 }
+
+/** Per-device `linux.xmit` / `linux.rcv` events for every device of `ns`, now and later. */
+export function traceNetns(ns: Netns): void {
+  for (const d of ns.devicesInOrder()) traceDevice(d);
+  const prev = ns.onRegister;
+  ns.onRegister = (d) => {
+    prev?.(d);
+    traceDevice(d);
+  };
+}
