@@ -157,7 +157,10 @@ export class EndpointsTracker {
         }
       }
       const a = parseIpv4Sloppy(first);
-      const ip = a === undefined ? first : ipString(a);
+      // The API server validates addresses; one that still does not parse is skipped rather
+      // than written into a rule that iptables-restore would refuse.
+      if (a === undefined) continue;
+      const ip = ipString(a);
       const endpoint = joinHostPort(ip, portNum);
       const info: EndpointInfo = {
         ip,

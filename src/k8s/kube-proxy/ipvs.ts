@@ -281,6 +281,8 @@ export interface IpvsSyncResult {
   ipsets: Map<string, Set<string>>;
   /** Addresses wanted on kube-ipvs0. */
   boundAddresses: string[];
+  /** Per-service failures (logged and skipped, as upstream does). */
+  errors: string[];
   /** The virtual servers this sync keeps, with their real servers, sorted as ipvsadm -Ln. */
   virtualServers: (IpvsVirtualServer & { dests: IpvsRealServer[] })[];
 }
@@ -431,6 +433,7 @@ export class IpvsProxier {
       }
     }
 
+    const errors: string[] = [];
     const syncService = (vs: IpvsVirtualServer, bindAddr: boolean): void => {
       const applied = this.ipvs.getVirtualServer(vsKey(vs));
       if (applied === undefined) {
@@ -488,6 +491,23 @@ export class IpvsProxier {
       }
     };
 
+    // syncService then syncEndpoint; a failure is logged and the service skipped (upstream).
+    const sync = (key: string, svc: ServicePortInfo, vs: IpvsVirtualServer, bind: boolean, onlyLocal: boolean, onOk: () => unknown): void => {
+      try {
+        syncService(vs, bind);
+      } catch (e) {
+        errors.push(`Failed to sync service ${svc.nameString} ${vsKey(vs)}: ${(e as Error).message}`);
+        return;
+      }
+      activeIPVSServices.add(vsKey(vs));
+      onOk();
+      try {
+        syncEndpoint(key, svc, onlyLocal, vs);
+      } catch (e) {
+        errors.push(`Failed to sync endpoint for service ${svc.nameString} ${vsKey(vs)}: ${(e as Error).message}`);
+      }
+    };
+
     for (const key of svcKeys) {
       const svc = this.services.svcPortMap.get(key)!;
       const protocol = svc.protocol.toLowerCase();
@@ -498,20 +518,14 @@ export class IpvsProxier {
 
       insert(KUBE_CLUSTER_IP, { ip: svc.clusterIP, port: svc.port, protocol });
       const cvs = this.newVS(svc, svc.clusterIP, svc.port);
-      syncService(cvs, true);
-      activeIPVSServices.add(vsKey(cvs));
-      activeBindAddrs.add(cvs.address);
-      syncEndpoint(key, svc, svc.internalPolicyLocal, cvs);
+      sync(key, svc, cvs, true, svc.internalPolicyLocal, () => activeBindAddrs.add(cvs.address));
 
       for (const eip of svc.externalIPs) {
         insert(svc.externalPolicyLocal ? KUBE_EXTERNAL_IP_LOCAL : KUBE_EXTERNAL_IP, { ip: eip, port: svc.port, protocol });
         const vs = this.newVS(svc, eip, svc.port);
         // Not bound to kube-ipvs0 when another interface already holds it.
         const shouldBind = !nodeAddressSet.has(eip);
-        syncService(vs, shouldBind);
-        activeIPVSServices.add(vsKey(vs));
-        if (shouldBind) activeBindAddrs.add(eip);
-        syncEndpoint(key, svc, svc.externalPolicyLocal, vs);
+        sync(key, svc, vs, shouldBind, svc.externalPolicyLocal, () => shouldBind && activeBindAddrs.add(eip));
       }
 
       for (const lb of svc.loadBalancerVIPs) {
@@ -530,10 +544,7 @@ export class IpvsProxier {
         }
         const vs = this.newVS(svc, lb, svc.port);
         const shouldBind = !nodeAddressSet.has(lb);
-        syncService(vs, shouldBind);
-        activeIPVSServices.add(vsKey(vs));
-        if (shouldBind) activeBindAddrs.add(lb);
-        syncEndpoint(key, svc, svc.externalPolicyLocal, vs);
+        sync(key, svc, vs, shouldBind, svc.externalPolicyLocal, () => shouldBind && activeBindAddrs.add(lb));
       }
 
       if (svc.nodePort !== 0 && nodeIPs.length > 0) {
@@ -558,9 +569,7 @@ export class IpvsProxier {
         if (svc.externalPolicyLocal) for (const e of entries) insert(localSet, e);
         for (const ip of nodeIPs) {
           const vs = this.newVS(svc, ip, svc.nodePort);
-          syncService(vs, false);
-          activeIPVSServices.add(vsKey(vs));
-          syncEndpoint(key, svc, svc.externalPolicyLocal, vs);
+          sync(key, svc, vs, false, svc.externalPolicyLocal, () => undefined);
         }
       }
 
@@ -586,7 +595,7 @@ export class IpvsProxier {
     this.writeIptablesRules(natRules, filterRules, active, lbNoNodeAccess, mark);
 
     const restoreText = natChains.text() + natRules.text() + filterChains.text() + filterRules.text();
-    const base = { restoreText, ipvsOps, netlinkOps, ipsetOps, ipsets: active, boundAddresses: [...activeBindAddrs].sort(byAddress) };
+    const base = { restoreText, ipvsOps, netlinkOps, ipsetOps, errors, ipsets: active, boundAddresses: [...activeBindAddrs].sort(byAddress) };
     try {
       ipt.restoreAll(restoreText);
     } catch (e) {

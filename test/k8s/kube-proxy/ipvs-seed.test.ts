@@ -146,3 +146,32 @@ describe('ipvs mode: seed backend-service', () => {
     ]);
   });
 });
+
+describe('ipvs mode: failures', () => {
+  it('a virtual server the kernel refuses is logged and skipped; the others are programmed', () => {
+    class Refusing extends MemoryIpvs {
+      override addVirtualServer(vs: Parameters<MemoryIpvs['addVirtualServer']>[0]): void {
+        if (vs.address === '10.43.0.10') throw new Error('Invalid argument');
+        super.addVirtualServer(vs);
+      }
+    }
+    const ipvs = new Refusing();
+    const fp = new IpvsProxier({
+      nodeName: 'n',
+      nodeIP: '192.168.4.86',
+      config: kubeProxyConfig({ mode: 'ipvs', clusterCIDR: '10.42.0.0/16' }),
+      iptables: new MemoryIptables(true),
+      ipvs,
+      netlink: new MemoryNetlink({ eth0: ['192.168.4.86'] }),
+    });
+    const { services, slices } = loadFixture('seed-backend-service.yaml');
+    for (const s of services) fp.onServiceAdd(s);
+    for (const s of slices) fp.onEndpointSliceAdd(s);
+    fp.onServiceAdd({ apiVersion: 'v1', kind: 'Service', metadata: { name: 'kube-dns', namespace: 'kube-system' }, spec: { clusterIP: '10.43.0.10', ports: [{ name: 'dns', port: 53, protocol: 'UDP' }] } });
+    const r = fp.syncProxyRules();
+    expect(r.success).toBe(true);
+    expect(r.errors).toEqual(['Failed to sync service kube-system/kube-dns:dns 10.43.0.10:53/UDP: Invalid argument']);
+    expect(r.virtualServers.map((v) => v.address)).toEqual(['10.43.199.15']);
+    expect(r.boundAddresses).toEqual(['10.43.199.15']);
+  });
+});

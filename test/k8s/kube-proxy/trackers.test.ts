@@ -108,3 +108,20 @@ describe('EndpointsTracker', () => {
     );
   });
 });
+
+describe('bad input', () => {
+  it('an endpoint address that does not parse is skipped, never written into a rule', () => {
+    const t = new EndpointsTracker({ nodeName: 'n' });
+    t.sliceUpdate(makeSlice('ns1', 'ep1', 1, { endpoints: [{ addresses: ['not-an-ip'] }, { addresses: ['10.0.0.1'] }], ports: [{ name: 'p', port: 80, protocol: 'TCP' }] }), false);
+    t.checkout();
+    expect(t.endpointsMap.get('ns1/ep1:p/TCP')!.map((e) => e.endpoint)).toEqual(['10.0.0.1:80']);
+  });
+
+  it('a Service without ports, or with an unparsable cluster IP, programs nothing', () => {
+    const t = new ServiceTracker();
+    t.update(undefined, makeService('ns', 'a', { clusterIP: '10.0.0.1' }));
+    t.update(undefined, makeService('ns', 'b', { clusterIP: 'ten.zero', ports: [{ port: 80 }] }));
+    t.checkout();
+    expect(t.svcPortMap.size).toBe(0);
+  });
+});
