@@ -9,14 +9,13 @@ import { describePacket } from './targets/log.js';
 const MAX_DEPTH = 64;
 
 function ipMatches(r: Rule, c: PacketCtx): boolean {
-  const ip = r.ip;
   const f = c.ip;
-  if (ip.smsk !== 0 && (((f.src & ip.smsk) >>> 0) === ip.src) === ip.sInv) return false;
-  if (ip.dmsk !== 0 && (((f.dst & ip.dmsk) >>> 0) === ip.dst) === ip.dInv) return false;
-  if (r.inM !== null && r.inM(c.state.inDev ?? '') === ip.inInv) return false;
-  if (r.outM !== null && r.outM(c.state.outDev ?? '') === ip.outInv) return false;
-  if (ip.proto !== 0 && (f.proto === ip.proto) === ip.pInv) return false;
-  if (ip.frag && (f.fragOffset !== 0) === ip.fragInv) return false;
+  if (r.dmsk !== 0 && (((f.dst & r.dmsk) >>> 0) === r.dst) === r.dInv) return false;
+  if (r.smsk !== 0 && (((f.src & r.smsk) >>> 0) === r.src) === r.sInv) return false;
+  if (r.proto !== 0 && (f.proto === r.proto) === r.pInv) return false;
+  if (r.inM !== null && r.inM(c.state.inDev ?? '') === r.inInv) return false;
+  if (r.outM !== null && r.outM(c.state.outDev ?? '') === r.outInv) return false;
+  if (r.frag && (f.fragOffset !== 0) === r.fragInv) return false;
   return true;
 }
 

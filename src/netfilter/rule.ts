@@ -41,6 +41,19 @@ export class Rule {
   pkts = 0;
   bytes = 0;
   jump: Chain | null = null;
+  // The IP part copied flat onto the rule: the walk reads these without another hop.
+  readonly src: number;
+  readonly smsk: number;
+  readonly sInv: boolean;
+  readonly dst: number;
+  readonly dmsk: number;
+  readonly dInv: boolean;
+  readonly proto: number;
+  readonly pInv: boolean;
+  readonly frag: boolean;
+  readonly fragInv: boolean;
+  readonly inInv: boolean;
+  readonly outInv: boolean;
   constructor(
     readonly ip: IpPart,
     readonly matches: readonly MatchInst[],
@@ -55,7 +68,20 @@ export class Rule {
     /** Interface matchers (null = any). */
     readonly inM: ((n: string) => boolean) | null,
     readonly outM: ((n: string) => boolean) | null,
-  ) {}
+  ) {
+    this.src = ip.src;
+    this.smsk = ip.smsk;
+    this.sInv = ip.sInv;
+    this.dst = ip.dst;
+    this.dmsk = ip.dmsk;
+    this.dInv = ip.dInv;
+    this.proto = ip.proto;
+    this.pInv = ip.pInv;
+    this.frag = ip.frag;
+    this.fragInv = ip.fragInv;
+    this.inInv = ip.inInv;
+    this.outInv = ip.outInv;
+  }
 
   copyZeroed(): Rule {
     const r = new Rule(this.ip, this.matches, this.fns, this.verdict, this.jumpName, this.isGoto, this.target, this.text, this.inM, this.outM);
