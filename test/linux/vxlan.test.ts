@@ -4,6 +4,7 @@ import { internetChecksum, l4Checksum } from '../../src/wire/checksum.js';
 import { parseIpv4, readIpv4 } from '../../src/wire/ipv4-address.js';
 import { captureDevice } from '../../src/linux/capture.js';
 import { ipNeigh } from '../../src/linux/print/ip-neigh.js';
+import { bridgeFdb } from '../../src/linux/print/bridge-fdb.js';
 import { flannelNode, NODE_A, NODE_B, recorder, World } from './world.js';
 
 function twoNodes(): World {
@@ -80,5 +81,33 @@ describe('flannel VXLAN between two nodes', () => {
     w.run(5e9);
     expect(w.trace.ofKind('linux.fdb').filter((e) => e.dev === 'flannel.1' && e.verdict === 'DROP')).toHaveLength(3);
     expect(err.errors.map((e) => [e.type, e.code])).toEqual([[3, 1]]);
+  });
+});
+
+describe('vxlan with learning and a default (all-zeros) FDB entry', () => {
+  it('floods unknown destinations to the default remote and learns the peer', async () => {
+    const w = new World();
+    const seg = w.segment('u');
+    for (const [n, i, o] of [['a', 1, 2], ['b', 2, 1]] as const) {
+      w.netns(n);
+      w.nic(n, 'e0', seg);
+      w.ip(n, `addr add 192.168.9.${i}/24 dev e0`);
+      w.ip(n, 'link set e0 up');
+      w.ip(n, `link add vx type vxlan id 5 local 192.168.9.${i} dev e0 dstport 4789`);
+      w.ip(n, `link set vx address 02:00:00:00:05:0${i}`);
+      w.ip(n, 'link set vx up');
+      w.ip(n, `addr add 10.5.0.${i}/24 dev vx`);
+      w.bridge(n, `fdb append 00:00:00:00:00:00 dev vx dst 192.168.9.${o}`);
+    }
+    const a = w.ns.get('a')!;
+    const ping = recorder();
+    a.registerProtocol(1, ping);
+    a.ipOutput(buildIcmp({ src: parseIpv4('10.5.0.1'), dst: parseIpv4('10.5.0.2'), dontFragment: true }, { kind: 'echo-request', ident: 1, seq: 1, data: new Uint8Array(56) }));
+    w.run(1e6);
+    expect(ping.got).toHaveLength(1);
+    // As `bridge fdb show dev vx` printed it on Linux 6.18 after the same ping.
+    await expect(bridgeFdb(a, { dev: 'vx' })).toMatchFileSnapshot('../golden/bridge/vxlan-learning-fdb.txt');
+    expect(bridgeFdb(w.ns.get('b')!, { dev: 'vx' })).toBe('02:00:00:00:05:01 dst 192.168.9.1 self \n00:00:00:00:00:00 dst 192.168.9.1 self permanent\n');
+    expect(ipNeigh(w.ns.get('b')!)).toContain('10.5.0.1 dev vx lladdr 02:00:00:00:05:01 DELAY');
   });
 });
