@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
 import {
   buildIcmpFrame, buildTcpFrame, buildUdpFrame, emitVxlan, EthernetFrame, IcmpPacket, Ipv4Packet, linuxSynOptions, PacketBuffer,
   parseIcmp, parseIpv4, parseMac, parseVxlan, setHeaderOffsets, TcpSegment, UdpPacket, vxlanDecapsulate, vxlanEncapsulate,
@@ -160,5 +161,18 @@ describe('vxlan', () => {
     expect(EthernetFrame.checked(pkt.buf, pkt.mac).ethertype()).toBe(ETHERTYPE_IPV4);
     expect(Ipv4Packet.checked(pkt.buf, pkt.network).protocol()).toBe(IPPROTO_UDP);
     expect(parseIcmp(pkt.buf, pkt.head + 84, 64).kind).toBe('echo-request');
+  });
+
+  it('property: decapsulate(encapsulate(frame)) gives the frame back, in place, for any frame and outer fields', () => {
+    fc.assert(fc.property(
+      fc.uint8Array({ minLength: 14, maxLength: 1600 }), fc.integer({ min: 0, max: 0xffffff }), fc.integer({ min: 0, max: 0xffff }),
+      fc.integer({ min: 0, max: 0xffffffff }), fc.integer({ min: 0, max: 0xffffffff }), fc.integer({ min: 0, max: 0xffff }), fc.nat(200),
+      (inner, vni, sport, src, dst, ident, headroom) => {
+        const pkt = PacketBuffer.from(inner, headroom);
+        const o = vxlanEncapsulate(pkt, { ...outer, ip: { src: src as never, dst: dst as never, ident }, srcPort: sport, vni });
+        expect(o.length).toBe(inner.length + 50);
+        expect(vxlanDecapsulate(o, { verifyChecksum: true })).toEqual({ flags: 8, vni });
+        expect(toHex(o.data())).toBe(toHex(inner));
+      }), { numRuns: 300 });
   });
 });
