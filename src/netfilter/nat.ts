@@ -4,7 +4,9 @@ import type { ConntrackTable } from './conntrack/table.js';
 import type { CtEntry, Tuple } from './conntrack/entry.js';
 import { IPS, IP_CT, invertTuple, tupleEquals } from './conntrack/entry.js';
 import type { NfHook } from './hooks.js';
-import { IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, fixChecksums, fixL4Checksum, put16, put32, readIpv4Fields, u16, ipv4HeaderChecksum } from './packet.js';
+import { IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, readIpv4Fields, u16 } from './packet.js';
+import { natRewrite, natRewriteIcmpErrorQuote, natSetAddress, type NatRewrite } from '../wire/nat.js';
+import type { Ipv4Addr } from '../wire/ipv4-address.js';
 
 /** HOOK2MANIP: PREROUTING/OUTPUT change the destination, POSTROUTING/INPUT the source. */
 export function hookManip(hook: NfHook): 'SRC' | 'DST' {
@@ -119,18 +121,22 @@ function uniquePort(t: Tuple, range: NatRange, manip: 'SRC' | 'DST', ct: CtEntry
   }
 }
 
-/** nf_nat_ipv4_manip_pkt on the header at `ipOff`: rewrite the src or dst address and port. */
-function manipHeader(b: Uint8Array, ipOff: number, l4: number, l4Avail: number, target: Tuple, manip: 'SRC' | 'DST'): void {
-  const proto = b[ipOff + 9]!;
-  if (manip === 'SRC') put32(b, ipOff + 12, target.src);
-  else put32(b, ipOff + 16, target.dst);
-  if (hasPorts(proto) && l4Avail >= 4) {
-    if (manip === 'SRC') put16(b, l4, target.sport);
-    else put16(b, l4 + 2, target.dport);
-  } else if (proto === IPPROTO_ICMP && l4Avail >= 8 && target.proto === IPPROTO_ICMP) {
-    const type = b[l4]!;
-    if ([0, 8, 13, 14, 15, 16, 17, 18].includes(type)) put16(b, l4 + 4, target.sport);
+/**
+ * What nf_nat_ipv4_manip_pkt changes for `manip` toward `target`: the address and the port
+ * (ICMP queries: the identifier, which the tuple keeps in `sport` for both directions).
+ */
+function rewriteFor(target: Tuple, proto: number, manip: 'SRC' | 'DST'): NatRewrite {
+  const ports = hasPorts(proto);
+  if (manip === 'SRC') {
+    const r: NatRewrite = { src: target.src as Ipv4Addr };
+    if (ports) r.srcPort = target.sport;
+    else if (proto === IPPROTO_ICMP && target.proto === IPPROTO_ICMP) r.srcPort = target.sport;
+    return r;
   }
+  const r: NatRewrite = { dst: target.dst as Ipv4Addr };
+  if (ports) r.dstPort = target.dport;
+  else if (proto === IPPROTO_ICMP && target.proto === IPPROTO_ICMP) r.dstPort = target.sport;
+  return r;
 }
 
 /** nf_nat_packet: apply the stored binding for this hook and direction. */
@@ -144,8 +150,8 @@ export function natPacket(p: PacketBuffer, ct: CtEntry, hook: NfHook, describe: 
   if (!f) return null;
   const target = invertTuple(reply ? ct.orig : ct.reply);
   const before = describe ? endpoint(f.src, f.dst, p, f.l4, f.proto, manip, f.fragOffset === 0 ? f.l4Len : 0) : '';
-  manipHeader(p.buf, p.network, f.l4, f.fragOffset === 0 ? f.l4Len : 0, target, manip);
-  fixChecksums(p);
+  // Incremental checksum updates (RFC 1624) as the kernel: a bad checksum stays bad.
+  natRewrite(p, rewriteFor(target, f.proto, manip));
   if (!describe) return true;
   const g = readIpv4Fields(p)!;
   return { from: before, to: endpoint(g.src, g.dst, p, g.l4, g.proto, manip, g.fragOffset === 0 ? g.l4Len : 0) };
@@ -172,17 +178,16 @@ export function natIcmpReply(p: PacketBuffer, ct: CtEntry, hook: NfHook): boolea
   if (!f || f.l4Len < 28) return false;
   const b = p.buf;
   const inner = f.l4 + 8;
-  const innerIhl = (b[inner]! & 15) * 4;
   const other = reply ? ct.orig : ct.reply;
-  const innerAvail = f.l4 + f.l4Len - (inner + innerIhl);
-  manipHeader(b, inner, inner + innerIhl, innerAvail, other, manip === 'SRC' ? 'DST' : 'SRC');
-  put16(b, inner + 10, ipv4HeaderChecksum(b, inner, innerIhl));
-  // The embedded L4 checksum is fixed only when the whole segment is there, as the kernel.
-  const innerTotal = u16(b, inner + 2);
-  if (innerAvail >= innerTotal - innerIhl && innerAvail >= 8)
-    fixL4Checksum(b, inner + innerIhl, inner + innerIhl + (innerTotal - innerIhl), b[inner + 9]!, (u16(b, inner + 12) * 0x10000 + u16(b, inner + 14)) >>> 0, (u16(b, inner + 16) * 0x10000 + u16(b, inner + 18)) >>> 0);
-  const target = { ...invertTuple(other), proto: IPPROTO_ICMP };
-  manipHeader(b, p.network, f.l4, f.l4Len, target, manip);
-  fixChecksums(p);
+  // The quoted packet gets the opposite manip (it travelled the other way), then the outer
+  // header is made to look like the reply to an incoming packet.
+  const innerProto = b[inner + 9]!;
+  try {
+    natRewriteIcmpErrorQuote(p, rewriteFor(other, innerProto, manip === 'SRC' ? 'DST' : 'SRC'));
+  } catch {
+    return false;
+  }
+  const target = invertTuple(other);
+  natSetAddress(p, manip === 'SRC' ? 'src' : 'dst', (manip === 'SRC' ? target.src : target.dst) as Ipv4Addr);
   return true;
 }
