@@ -147,18 +147,19 @@ export function applyRewrite(loc: Location, uri: string, args: string | null): {
   }
   const m = re.exec(uri);
   if (!m) return null;
-  const replaced = target.replace(/\$(?:([1-9])|\{([1-9])\}|([A-Za-z_][A-Za-z0-9_]*))/g, (all, d1: string | undefined, d2: string | undefined, name: string | undefined) => {
-    const d = d1 ?? d2;
-    if (d !== undefined) return m[Number(d)] ?? '';
-    if (name !== undefined && m.groups && name in m.groups) return m.groups[name] ?? '';
-    return all;
-  });
-  const q = replaced.indexOf('?');
-  if (q >= 0) {
-    // a trailing `?` drops the old arguments; otherwise they follow the new ones
-    if (replaced.endsWith('?')) return { uri: replaced.slice(0, q), args: replaced.slice(q + 1, -1) || null, rule };
-    const own = replaced.slice(q + 1);
-    return { uri: replaced.slice(0, q), args: args === null || args === '' ? own : `${own}&${args}`, rule };
-  }
-  return { uri: replaced, args, rule };
+  const subst = (tpl: string): string =>
+    tpl.replace(/\$(?:([1-9])|\{([1-9])\}|([A-Za-z_][A-Za-z0-9_]*))/g, (all, d1: string | undefined, d2: string | undefined, name: string | undefined) => {
+      const d = d1 ?? d2;
+      if (d !== undefined) return m[Number(d)] ?? '';
+      if (name !== undefined && m.groups && name in m.groups) return m.groups[name] ?? '';
+      return all;
+    });
+  // only a `?` written in the replacement starts arguments; a captured one is part of $uri
+  const q = target.indexOf('?');
+  if (q < 0) return { uri: subst(target), args, rule };
+  const uriPart = subst(target.slice(0, q));
+  // a trailing `?` drops the old arguments; otherwise they follow the new ones
+  if (q === target.length - 1) return { uri: uriPart, args: null, rule };
+  const own = subst(target.slice(q + 1));
+  return { uri: uriPart, args: args === null || args === '' ? own : `${own}&${args}`, rule };
 }

@@ -1,4 +1,5 @@
 import type { PluginDef } from '../../plugin.js';
+import { readyReply } from './index.js';
 
 /** `ready [ADDRESS]` (plugin/ready/setup.go); no DNS handler. */
 export const readyPlugin: PluginDef = {
@@ -18,8 +19,3 @@ export const readyPlugin: PluginDef = {
   },
 };
 
-/** 200 `OK` when every readiness plugin is ready, else 503 and the waiting ones (ready.go). */
-export function readyReply(notReady: readonly string[]): { status: number; body: string } {
-  if (notReady.length === 0) return { status: 200, body: 'OK' };
-  return { status: 503, body: [...notReady].sort().join(',') };
-}

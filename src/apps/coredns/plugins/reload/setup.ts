@@ -1,5 +1,6 @@
 import { parseGoDuration } from '../../duration.js';
 import type { PluginDef } from '../../plugin.js';
+import { RELOAD_DEFAULTS, type ReloadSettings } from './index.js';
 
 /**
  * `reload [INTERVAL] [JITTER]` (plugin/reload/setup.go): the arguments are checked as
@@ -10,11 +11,12 @@ export const reloadPlugin: PluginDef = {
   once: true,
   setup(c) {
     const d = c.d;
+    let settings: ReloadSettings = RELOAD_DEFAULTS;
     while (d.next()) {
       const args = d.remainingArgs();
       if (args.length > 2) throw d.argErr();
-      let interval = 30;
-      let jitter = 15;
+      let interval = RELOAD_DEFAULTS.intervalSec;
+      let jitter = RELOAD_DEFAULTS.jitterSec;
       if (args.length > 0) {
         const i = parseGoDuration(args[0]!);
         if (i === null || i < 2) throw d.plain(`interval value must be greater or equal to 2s`);
@@ -27,7 +29,9 @@ export const reloadPlugin: PluginDef = {
       }
       if (jitter > interval / 2) jitter = interval / 2;
       if (d.nextBlock()) throw d.argErr();
+      settings = { intervalSec: interval, jitterSec: jitter };
     }
+    void settings;
     return null;
   },
 };
