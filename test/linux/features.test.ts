@@ -154,6 +154,23 @@ describe('bridged DNAT and hairpin', () => {
     expect(readMacNum(f, 6)).toBe(p1mac);
   });
 
+  it('bridged DNAT to a destination not yet resolved: ARP from the bridge, then the frame keeps the client MAC', () => {
+    const w = bridgeWithPods();
+    w.ns.get('node')!.registerHooks([dnat('PREROUTING', '10.43.0.10', '10.42.0.3')]);
+    const seen: Uint8Array[] = [];
+    captureDevice(w.ns.get('p2')!.mustDev('eth0'), { frame: (_n, _t, b, d) => d === 'in' && seen.push(b.slice()) });
+    const got = recorder();
+    w.ns.get('p2')!.registerProtocol(17, got);
+    w.ns.get('p1')!.ipOutput(buildUdp({ src: A('10.42.0.2'), dst: A('10.43.0.10') }, { srcPort: 1000, dstPort: 80 }));
+    w.run(1e6);
+    expect(got.got).toHaveLength(1);
+    const arp = seen.find((f) => f[13] === 6 && readIpv4(f, 14 + 24) === A('10.42.0.3'))!;
+    expect(readIpv4(arp, 14 + 14)).toBe(A('10.42.0.1')); // the bridge asks, from its own address
+    const f = seen.find((x) => x[13] === 0)!;
+    expect(readMacNum(f, 6)).toBe(w.ns.get('p1')!.mustDev('eth0').mac);
+    expect(f[22]).toBe(64);
+  });
+
   it('hairpin: a pod reaching itself through a DNAT needs hairpin on its port', () => {
     const w = bridgeWithPods();
     const node = w.ns.get('node')!;

@@ -14,7 +14,7 @@ import { formatMac, readMac, writeMac, type MacAddr } from '../../wire/mac-addre
 import type { PacketBuffer } from '../../wire/packet-buffer.js';
 import { BridgeFdb, formatBridgeFdb } from '../fdb.js';
 import { runHooks } from '../hooks.js';
-import { NUD_VALID } from '../neigh.js';
+import { NUD_CONNECTED } from '../neigh.js';
 import type { Netns } from '../netns.js';
 import { NetDevice, type LinkKind } from './device.js';
 
@@ -102,10 +102,24 @@ export class BridgeDevice extends NetDevice {
     if (!this.fdb.get(mac, now)) this.fdb.addLocal(mac, null, now);
   }
 
+  /**
+   * Frames of a bridged DNAT waiting for the neighbour: the ingress port and the saved
+   * source MAC (nf_bridge->neigh_header, bridged_dnat).
+   */
+  private readonly bridgedDnat = new WeakMap<PacketBuffer, { port: BridgePort; src: MacAddr }>();
+
   /** br_dev_xmit: the host sends through the bridge; no learning, no br_netfilter. */
   startXmit(p: PacketBuffer): void {
     const b = p.buf;
     const o = p.head;
+    const pending = this.bridgedDnat.get(p);
+    if (pending !== undefined) {
+      // br_nf_pre_routing_finish_bridge_slow: restore the client's MAC and keep bridging.
+      this.bridgedDnat.delete(p);
+      writeMac(b, o + 6, pending.src);
+      this.forwardFrame(pending.port, p, true);
+      return;
+    }
     if (b[o]! & 1) {
       this.flood(p, null);
       return;
@@ -233,11 +247,12 @@ export class BridgeDevice extends NetDevice {
         // Bridged DNAT: stay layer 2; the destination MAC comes from the bridge's neighbour entry.
         const nh = r.via || newDaddr;
         const n = netns.neigh.lookup(this, nh);
-        if (n && n.state & NUD_VALID && n.lladdr !== null) {
+        if (n && n.state & NUD_CONNECTED && n.lladdr !== null) {
           writeMac(p.buf, o, n.lladdr);
           this.forwardFrame(port, p, true);
         } else {
-          // Resolve first (neigh output on the bridge); the frame is then sent by the host path.
+          // Through the neighbour (ARP if needed); br_dev_xmit then restores the source MAC and bridges on.
+          this.bridgedDnat.set(p, { port, src: readMac(p.buf, o + 6) });
           p.head = ip;
           netns.neigh.output(this, nh, p, null);
         }
