@@ -259,7 +259,7 @@ describe.skipIf(why !== null)('kubewire nginx == real nginx', () => {
         c.write(latin1Bytes(raw));
       });
       fake.run();
-      expect(real).toMatch(/^HTTP\/1\.1 (400|501|505) /);
+      expect(real).toMatch(/^HTTP\/1\.1 (400|414|501|505) /);
       expect(norm(got), raw.slice(0, 40)).toBe(norm(real));
     }
   });
