@@ -103,7 +103,8 @@ function replace(format: string, r: Msg, w: ResponseWriter, m: Msg | null, rlen:
     '{>opcode}': String(r.opcode),
     '{>do}': String(r.edns?.do ?? false),
     '{>bufsize}': String(bufsize),
-    '{rcode}': m ? rcodeName(m.rcode) : '-',
+    // The recorder's rcode starts at 0: a query nobody wrote logs NOERROR with flags '-' (replacer.go).
+    '{rcode}': rcodeName(m ? m.rcode : 0),
     '{>rflags}': m ? rflags(m) : '-',
     '{rsize}': String(rlen),
     '{duration}': `${goFloat(durSec)}s`,
