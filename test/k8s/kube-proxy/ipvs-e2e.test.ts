@@ -145,3 +145,50 @@ describe('ipvs mode: upstream E2E sequences', () => {
     ]);
   });
 });
+
+describe('ipvs mode: cleanup (upstream TestCleanLegacyService, TestMultiPortServiceBindAddr)', () => {
+  it('deletes virtual servers it no longer wants, sparing excludeCIDRs', () => {
+    const ipvs = new MemoryIpvs();
+    const mk = (address: string, port: number) => ({ protocol: 'UDP' as const, address, port, scheduler: 'rr', flags: 0x2, timeout: 0, netmask: '255.255.255.255' });
+    for (const [a, p] of [['3.3.3.3', 55], ['4.4.4.4', 56], ['5.5.5.5', 57], ['6.6.6.6', 58]] as const) ipvs.addVirtualServer(mk(a, p));
+    ipvs.addRealServer(mk('4.4.4.4', 56), { address: '10.10.10.10', port: 56, weight: 1, fwd: 'Masq' });
+    const fp = new IpvsProxier({
+      nodeName: 'test-node',
+      nodeIP: '',
+      config: kubeProxyConfig({ mode: 'ipvs', ipvs: { excludeCIDRs: ['3.3.3.0/24', '4.4.4.0/24'] } }),
+      iptables: new MemoryIptables(false),
+      ipvs,
+      netlink: new MemoryNetlink(),
+    });
+    const r = fp.syncProxyRules();
+    expect(r.ipvsOps.filter((o) => o.op === 'deleteVirtualServer').map((o) => o.vs.address)).toEqual(['5.5.5.5', '6.6.6.6']);
+    expect(ipvs.getVirtualServers().map((v) => v.address).sort()).toEqual(['3.3.3.3', '4.4.4.4']);
+    expect(ipvs.getRealServers(mk('4.4.4.4', 56))).toHaveLength(1);
+  });
+
+  it('keeps one bound address for a multi-port service across updates and unbinds it on delete', () => {
+    const nl = new MemoryNetlink();
+    const fp = new IpvsProxier({ nodeName: 'test-node', nodeIP: '', config: kubeProxyConfig({ mode: 'ipvs' }), iptables: new MemoryIptables(false), netlink: nl });
+    const ports = (...p: [string, 'TCP' | 'UDP', number][]) => p.map(([name, protocol, port]) => ({ name, protocol, port }));
+    const s1 = makeSvc(ports(['port1', 'TCP', 1234], ['port2', 'TCP', 1235]));
+    const s2 = makeSvc(ports(['port1', 'TCP', 1234]));
+    const s3 = makeSvc(ports(['port1', 'TCP', 1234], ['port2', 'TCP', 1235], ['port3', 'UDP', 1236]));
+    fp.onServiceAdd(s1);
+    fp.syncProxyRules();
+    expect(nl.getLocalAddresses('kube-ipvs0')).toEqual(['172.16.55.4']);
+    fp.onServiceUpdate(s1, s2);
+    fp.syncProxyRules();
+    expect(nl.getLocalAddresses('kube-ipvs0')).toEqual(['172.16.55.4']);
+    fp.onServiceUpdate(s2, s3);
+    const r = fp.syncProxyRules();
+    expect(nl.getLocalAddresses('kube-ipvs0')).toEqual(['172.16.55.4']);
+    expect(r.virtualServers.map((v) => `${v.protocol} ${v.port}`)).toEqual(['TCP 1234', 'TCP 1235', 'UDP 1236']);
+    fp.onServiceDelete(s3);
+    fp.syncProxyRules();
+    expect(nl.getLocalAddresses('kube-ipvs0')).toEqual([]);
+  });
+});
+
+function makeSvc(ports: { name: string; protocol: 'TCP' | 'UDP'; port: number }[]): Service {
+  return { apiVersion: 'v1', kind: 'Service', metadata: { name: 'svc1', namespace: 'ns1' }, spec: { type: 'ClusterIP', clusterIP: '172.16.55.4', ports } };
+}

@@ -53,6 +53,24 @@ function chainHas(restoreText: string, chain: string, want: { jump: string; matc
   return false;
 }
 
+/**
+ * upstream checkIptables: the rules of each named chain (nat, then filter, as getRules reads
+ * iptables-save) must be exactly these, in order, by jump target and match-set.
+ */
+function checkIptables(restoreText: string, expected: Record<string, [jump: string, matchSet?: string][]>): void {
+  const tables = parseDump(restoreText);
+  const byName = (n: string) => tables.find((t) => t.name === n)!;
+  for (const [chain, want] of Object.entries(expected)) {
+    const rules = [...(byName('nat').chains.find((c) => c.name === chain)?.rules ?? []), ...(byName('filter').chains.find((c) => c.name === chain)?.rules ?? [])];
+    const got = rules.map((r) => {
+      const w = r.raw.split(' ');
+      const ms = w.indexOf('--match-set');
+      return ms >= 0 ? [r.jump, w[ms + 1]] : [r.jump];
+    });
+    expect(got, chain).toEqual(want.map(([j, m]) => (m === undefined ? [j] : [j, m])));
+  }
+}
+
 const np = (protocol: 'TCP' | 'UDP' | 'SCTP', extra: Partial<Service['spec']> = {}) =>
   makeService('ns1', 'svc1', { type: 'NodePort', clusterIP: '10.20.30.41', ports: [{ name: 'p80', port: 80, protocol, nodePort: 3001 }], ...extra });
 const eps = (protocol: 'TCP' | 'UDP' | 'SCTP', endpoints: EndpointSlice['endpoints']) =>
@@ -86,12 +104,11 @@ describe('ipvs mode: upstream TestNodePortIPv4', () => {
     });
     expect([...result.ipsets.get('KUBE-NODE-PORT-UDP')!]).toEqual(['3001']);
     const t = result.restoreText;
-    expect(chainHas(t, 'KUBE-NODE-PORT', { jump: 'KUBE-MARK-MASQ', matchSet: 'KUBE-NODE-PORT-UDP' })).toBe(true);
-    expect(chainHas(t, 'KUBE-NODE-PORT', { jump: 'ACCEPT', matchSet: 'KUBE-HEALTH-CHECK-NODE-PORT' })).toBe(true);
+    checkIptables(t, {
+      'KUBE-NODE-PORT': [['KUBE-MARK-MASQ', 'KUBE-NODE-PORT-UDP'], ['ACCEPT', 'KUBE-HEALTH-CHECK-NODE-PORT']],
+      'KUBE-SERVICES': [['RETURN'], ['KUBE-MARK-MASQ', 'KUBE-CLUSTER-IP'], ['KUBE-NODE-PORT'], ['ACCEPT', 'KUBE-CLUSTER-IP']],
+    });
     expect(chainHas(t, 'KUBE-SERVICES', { jump: 'RETURN', source: '127.0.0.0/8' })).toBe(true);
-    expect(chainHas(t, 'KUBE-SERVICES', { jump: 'KUBE-MARK-MASQ', matchSet: 'KUBE-CLUSTER-IP' })).toBe(true);
-    expect(chainHas(t, 'KUBE-SERVICES', { jump: 'KUBE-NODE-PORT' })).toBe(true);
-    expect(chainHas(t, 'KUBE-SERVICES', { jump: 'ACCEPT', matchSet: 'KUBE-CLUSTER-IP' })).toBe(true);
     // A chain that must not be there: no TCP node ports.
     expect(chainHas(t, 'KUBE-NODE-PORT', { jump: 'KUBE-MARK-MASQ', matchSet: 'KUBE-NODE-PORT-TCP' })).toBe(false);
   });
@@ -134,10 +151,9 @@ describe('ipvs mode: upstream TestNodePortIPv4', () => {
     });
     expect([...result.ipsets.get('KUBE-NODE-PORT-SCTP-HASH')!]).toEqual(['100.101.102.103,sctp:3001']);
     expect([...result.ipsets.get('KUBE-NODE-PORT-LOCAL-SCTP-HASH')!]).toEqual(['100.101.102.103,sctp:3001']);
-    const t = result.restoreText;
-    expect(chainHas(t, 'KUBE-NODE-PORT', { jump: 'RETURN', matchSet: 'KUBE-NODE-PORT-LOCAL-SCTP-HASH' })).toBe(true);
-    expect(chainHas(t, 'KUBE-NODE-PORT', { jump: 'KUBE-MARK-MASQ', matchSet: 'KUBE-NODE-PORT-SCTP-HASH' })).toBe(true);
-    expect(chainHas(t, 'KUBE-NODE-PORT', { jump: 'ACCEPT', matchSet: 'KUBE-HEALTH-CHECK-NODE-PORT' })).toBe(true);
+    checkIptables(result.restoreText, {
+      'KUBE-NODE-PORT': [['RETURN', 'KUBE-NODE-PORT-LOCAL-SCTP-HASH'], ['KUBE-MARK-MASQ', 'KUBE-NODE-PORT-SCTP-HASH'], ['ACCEPT', 'KUBE-HEALTH-CHECK-NODE-PORT']],
+    });
     // The local endpoint is in KUBE-LOOP-BACK for hairpin masquerade.
     expect([...result.ipsets.get('KUBE-LOOP-BACK')!]).toEqual(['10.180.0.1,sctp:80,10.180.0.1']);
   });
@@ -173,17 +189,10 @@ describe('ipvs mode: more upstream cases', () => {
     expect([...result.ipsets.get('KUBE-NODE-PORT-TCP')!]).toEqual(['3001']);
     expect([...result.ipsets.get('KUBE-NODE-PORT-LOCAL-TCP')!]).toEqual(['3001']);
     const t = result.restoreText;
-    for (const [chain, want] of [
-      ['KUBE-SERVICES', { jump: 'RETURN', source: '127.0.0.0/8' }],
-      ['KUBE-SERVICES', { jump: 'KUBE-MARK-MASQ', matchSet: 'KUBE-CLUSTER-IP' }],
-      ['KUBE-SERVICES', { jump: 'KUBE-NODE-PORT' }],
-      ['KUBE-SERVICES', { jump: 'ACCEPT', matchSet: 'KUBE-CLUSTER-IP' }],
-      ['KUBE-NODE-PORT', { jump: 'RETURN', matchSet: 'KUBE-NODE-PORT-LOCAL-TCP' }],
-      ['KUBE-NODE-PORT', { jump: 'KUBE-MARK-MASQ', matchSet: 'KUBE-NODE-PORT-TCP' }],
-      ['KUBE-NODE-PORT', { jump: 'ACCEPT', matchSet: 'KUBE-HEALTH-CHECK-NODE-PORT' }],
-    ] as const) {
-      expect(chainHas(t, chain, want), `${chain} ${JSON.stringify(want)}`).toBe(true);
-    }
+    checkIptables(t, {
+      'KUBE-SERVICES': [['RETURN'], ['KUBE-MARK-MASQ', 'KUBE-CLUSTER-IP'], ['KUBE-NODE-PORT'], ['ACCEPT', 'KUBE-CLUSTER-IP']],
+      'KUBE-NODE-PORT': [['RETURN', 'KUBE-NODE-PORT-LOCAL-TCP'], ['KUBE-MARK-MASQ', 'KUBE-NODE-PORT-TCP'], ['ACCEPT', 'KUBE-HEALTH-CHECK-NODE-PORT']],
+    });
     // The eTP=Local RETURN comes before the masquerade rule in KUBE-NODE-PORT.
     const nat = t.split('*filter')[0]!;
     expect(nat.indexOf('KUBE-NODE-PORT-LOCAL-TCP dst -j RETURN')).toBeLessThan(nat.indexOf('KUBE-NODE-PORT-TCP dst -j KUBE-MARK-MASQ'));
@@ -202,7 +211,9 @@ describe('ipvs mode: more upstream cases', () => {
       nodePortAddresses: ['100.101.102.0/24'],
     });
     expect([...result.ipsets.get('KUBE-HEALTH-CHECK-NODE-PORT')!].sort()).toEqual(['30000', '30001']);
-    expect(chainHas(result.restoreText, 'KUBE-NODE-PORT', { jump: 'RETURN', matchSet: 'KUBE-NODE-PORT-LOCAL-TCP' })).toBe(true);
+    checkIptables(result.restoreText, {
+      'KUBE-NODE-PORT': [['RETURN', 'KUBE-NODE-PORT-LOCAL-TCP'], ['KUBE-MARK-MASQ', 'KUBE-NODE-PORT-TCP'], ['ACCEPT', 'KUBE-HEALTH-CHECK-NODE-PORT']],
+    });
   });
 
   it('TestLoadBalancerSourceRanges', () => {
@@ -217,16 +228,19 @@ describe('ipvs mode: more upstream cases', () => {
     expect([...result.ipsets.get('KUBE-LOAD-BALANCER-FW')!]).toEqual(['1.2.3.4,tcp:80']);
     expect([...result.ipsets.get('KUBE-LOAD-BALANCER-SOURCE-CIDR')!]).toEqual(['1.2.3.4,tcp:80,10.0.0.0/8']);
     const t = result.restoreText;
-    for (const [chain, want] of [
-      ['KUBE-SERVICES', { jump: 'KUBE-LOAD-BALANCER', matchSet: 'KUBE-LOAD-BALANCER' }],
-      ['KUBE-SERVICES', { jump: 'ACCEPT', matchSet: 'KUBE-LOAD-BALANCER' }],
-      ['KUBE-LOAD-BALANCER', { jump: 'KUBE-MARK-MASQ' }],
-      ['KUBE-PROXY-FIREWALL', { jump: 'KUBE-SOURCE-RANGES-FIREWALL', matchSet: 'KUBE-LOAD-BALANCER-FW' }],
-      ['KUBE-SOURCE-RANGES-FIREWALL', { jump: 'RETURN', matchSet: 'KUBE-LOAD-BALANCER-SOURCE-CIDR' }],
-      ['KUBE-SOURCE-RANGES-FIREWALL', { jump: 'DROP' }],
-    ] as const) {
-      expect(chainHas(t, chain, want), `${chain} ${JSON.stringify(want)}`).toBe(true);
-    }
+    checkIptables(t, {
+      'KUBE-SERVICES': [
+        ['RETURN'],
+        ['KUBE-LOAD-BALANCER', 'KUBE-LOAD-BALANCER'],
+        ['KUBE-MARK-MASQ', 'KUBE-CLUSTER-IP'],
+        ['KUBE-NODE-PORT'],
+        ['ACCEPT', 'KUBE-CLUSTER-IP'],
+        ['ACCEPT', 'KUBE-LOAD-BALANCER'],
+      ],
+      'KUBE-LOAD-BALANCER': [['KUBE-MARK-MASQ']],
+      'KUBE-PROXY-FIREWALL': [['KUBE-SOURCE-RANGES-FIREWALL', 'KUBE-LOAD-BALANCER-FW']],
+      'KUBE-SOURCE-RANGES-FIREWALL': [['RETURN', 'KUBE-LOAD-BALANCER-SOURCE-CIDR'], ['DROP']],
+    });
     // No range covers the node IP, so the node may not reach the LB: KUBE-IPVS-OUT-FILTER.
     expect(t).toContain('-A KUBE-IPVS-OUT-FILTER -s 1.2.3.4 -m ipvs --vaddr 1.2.3.4 --vproto tcp --vport 80 -j DROP\n');
   });
