@@ -8,8 +8,10 @@
  *     Accept: *\/*\r\n
  *     \r\n
  *
- * No Connection header (curl keeps HTTP/1.1 connections alive by default); extra `-H`
- * headers follow Accept, a `-H` of the same name replaces the default in place. After the
+ * No Connection header (curl keeps HTTP/1.1 connections alive by default); `-H` headers
+ * follow Accept in their order (one naming User-Agent or Accept drops that default, one
+ * naming Host replaces it in first place), then Content-Length and Content-Type for a body,
+ * as curl 7.88 was seen to send them here. After the
  * response curl exits, so the connection is closed (FIN) from the client side; a response
  * without a length runs until the server's FIN. Errors are reported with curl's exit code
  * and message (`curl: (7) Failed to connect ...`, `curl: (52) Empty reply from server`).
@@ -50,23 +52,18 @@ export interface CurlOptions {
 }
 
 export function curlRequest(url: CurlUrl, opts: CurlOptions = {}): HttpRequest {
-  const base: HttpHeader[] = [
-    h('Host', url.port === 80 ? url.host : `${url.host}:${url.port}`),
-    h('User-Agent', opts.userAgent ?? CURL_USER_AGENT),
-    h('Accept', '*/*'),
-  ];
-  const extra = [...(opts.headers ?? [])];
-  const hs = base.map((b) => {
-    const i = extra.findIndex((x) => x.name.toLowerCase() === b.name.toLowerCase());
-    if (i < 0) return b;
-    const [r] = extra.splice(i, 1);
-    return r!;
-  });
-  hs.push(...extra);
+  // as curl's http.c builds it: Host (a -H Host replaces it in place), User-Agent and Accept
+  // unless given with -H, the -H headers in order, then Content-Length / Content-Type of -d
+  const extra = opts.headers ?? [];
+  const given = (n: string): HttpHeader | undefined => extra.find((x) => x.name.toLowerCase() === n);
+  const hs: HttpHeader[] = [given('host') ?? h('Host', url.port === 80 ? url.host : `${url.host}:${url.port}`)];
+  if (!given('user-agent')) hs.push(h('User-Agent', opts.userAgent ?? CURL_USER_AGENT));
+  if (!given('accept')) hs.push(h('Accept', '*/*'));
+  hs.push(...extra.filter((x) => x.name.toLowerCase() !== 'host'));
   const body = opts.body ?? new Uint8Array(0);
-  if (body.length > 0 && !hs.some((x) => x.name.toLowerCase() === 'content-length')) {
-    hs.push(h('Content-Length', String(body.length)));
-    if (!hs.some((x) => x.name.toLowerCase() === 'content-type')) hs.push(h('Content-Type', 'application/x-www-form-urlencoded'));
+  if (body.length > 0) {
+    if (!given('content-length')) hs.push(h('Content-Length', String(body.length)));
+    if (!given('content-type')) hs.push(h('Content-Type', 'application/x-www-form-urlencoded'));
   }
   return request(opts.method ?? (body.length > 0 ? 'POST' : 'GET'), url.path, hs, body);
 }
