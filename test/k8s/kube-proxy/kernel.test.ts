@@ -74,7 +74,7 @@ describe.skipIf(why !== null)('kube-proxy payloads in a real kernel', () => {
     }
   });
 
-  it('iptables mode: jump rules and the TestOverallIPTablesRules payload load', () => {
+  it('iptables mode: jump rules and the TestOverallIPTablesRules payload load', async () => {
     const n = ns('overall');
     const ipt = new KernelIptables(n, true);
     const fp = new IptablesProxier({
@@ -94,6 +94,10 @@ describe.skipIf(why !== null)('kube-proxy payloads in a real kernel', () => {
     const saved = inNs(n, 'iptables-save', ['-t', 'nat']);
     expect(saved).toContain('-A KUBE-SVC-XPGD46QRK7WJZT7O -m comment --comment "ns1/svc1:p80 -> 10.180.0.1:80" -j KUBE-SEP-SXIVWICOYRO3J4NJ');
     expect(saved).toContain('-A PREROUTING -m comment --comment "kubernetes service portals" -j KUBE-SERVICES');
+    // What the real iptables-save prints for it (header/footer comments dropped): the
+    // normalised form the netfilter model's printer must reproduce.
+    const save = (t: string) => inNs(n, 'iptables-save', ['-t', t]).split('\n').filter((l) => !l.startsWith('#')).join('\n');
+    await expect(save('filter') + save('nat')).toMatchFileSnapshot('../../golden/kube-proxy/iptables-save-overall-kernel.txt');
     // The restore-form jump text loads as well (for models that take text).
     const n2 = ns('jumps');
     inNs(n2, 'iptables-restore', ['--noflush'], jumpRulesRestoreText());
