@@ -33,6 +33,8 @@ export class IpvsDest {
   readonly stats = new IpvsStats();
   /** Connections and templates still pointing here (kept after deletion, as the trash). */
   refcnt = 0;
+  /** The service it belongs to (dest->svc), typed loosely to keep dest.ts free of service.ts. */
+  svc: object | undefined = undefined;
 
   constructor(
     readonly addr: Ipv4Addr,

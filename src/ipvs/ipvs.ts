@@ -97,7 +97,8 @@ export class Ipvs {
   private svcSeq = 0;
   private ftpsvcCounter = 0;
   private nullsvcCounter = 0;
-  private nextEstimate: Nanos;
+  /** Time of estimator tick 0. */
+  private readonly estStart: Nanos;
   private readonly where: IpvsWhere;
   private readonly onConnExpired: ((conn: IpvsConn) => void) | undefined;
 
@@ -105,7 +106,7 @@ export class Ipvs {
     this.clock = opts.clock;
     this.sink = opts.sink ?? null;
     this.where = { node: opts.node ?? '', netns: opts.netns ?? '' };
-    this.nextEstimate = this.clock() + IPVS_EST_PERIOD;
+    this.estStart = this.clock();
     this.onConnExpired = opts.onConnExpired;
   }
 
@@ -204,6 +205,7 @@ export class Ipvs {
     checkDestSpec(spec);
     if (svc.findDest(spec.addr, spec.port)) throw new IpvsError('EEXIST', 'Destination already exists');
     const dest = new IpvsDest(spec.addr, spec.port, spec);
+    dest.svc = svc;
     dest.update(spec, true);
     svc.dests.unshift(dest);
     svc.scheduler.addDest?.(svc, dest);
@@ -268,14 +270,17 @@ export class Ipvs {
       if (!cp) break;
       this.connExpire(cp, cp.expires);
     }
-    while (this.nextEstimate <= now) {
-      for (const svc of this.services()) {
-        svc.stats.estimate();
-        for (const d of svc.dests) d.stats.estimate();
-      }
-      this.totStats.estimate();
-      this.nextEstimate += IPVS_EST_PERIOD;
-    }
+  }
+
+  /** Estimator ticks due by now (estimation_timer every 2 s). */
+  estTick(): number {
+    return Math.floor((this.clock() - this.estStart) / IPVS_EST_PERIOD);
+  }
+
+  /** Brings a stats block's rate estimator up to now before it is changed or read. */
+  syncStats(s: IpvsStats): IpvsStats {
+    s.catchUp(this.estTick());
+    return s;
   }
 
   /** ip_vs_conn_expire. */
@@ -556,10 +561,14 @@ export class Ipvs {
   private inStats(cp: IpvsConn, len: number): void {
     const d = cp.dest;
     if (!d || !d.available) return;
+    const t = this.estTick();
+    d.stats.catchUp(t);
+    this.totStats.catchUp(t);
     d.stats.inpkts++;
     d.stats.inbytes += len;
     const svc = this.serviceOfDest(d);
     if (svc) {
+      svc.stats.catchUp(t);
       svc.stats.inpkts++;
       svc.stats.inbytes += len;
     }
@@ -570,10 +579,14 @@ export class Ipvs {
   private outStats(cp: IpvsConn, len: number): void {
     const d = cp.dest;
     if (!d || !d.available) return;
+    const t = this.estTick();
+    d.stats.catchUp(t);
+    this.totStats.catchUp(t);
     d.stats.outpkts++;
     d.stats.outbytes += len;
     const svc = this.serviceOfDest(d);
     if (svc) {
+      svc.stats.catchUp(t);
       svc.stats.outpkts++;
       svc.stats.outbytes += len;
     }
@@ -582,19 +595,18 @@ export class Ipvs {
   }
 
   private connStats(cp: IpvsConn, svc: IpvsService): void {
+    const t = this.estTick();
+    cp.dest!.stats.catchUp(t);
+    svc.stats.catchUp(t);
+    this.totStats.catchUp(t);
     cp.dest!.stats.conns++;
     svc.stats.conns++;
     this.totStats.conns++;
   }
 
-  private readonly destSvc = new WeakMap<IpvsDest, IpvsService>();
+  /** dest->svc: the service a real server was added to (kept after its removal). */
   private serviceOfDest(d: IpvsDest): IpvsService | undefined {
-    let s = this.destSvc.get(d);
-    if (s && s.dests.includes(d)) return s;
-    for (const svc of this.byKey.values()) if (svc.dests.includes(d)) s = svc;
-    if (!s) for (const svc of this.byFwmark.values()) if (svc.dests.includes(d)) s = svc;
-    if (s) this.destSvc.set(d, s);
-    return s;
+    return d.svc as IpvsService | undefined;
   }
 
   emit(e: DistOmit<IpvsTraceEvent, 'time' | 'node' | 'netns'> & { node?: string; netns?: string }): void {

@@ -24,6 +24,31 @@ export class IpvsStats {
   private inbpsE = 0;
   private outbpsE = 0;
 
+  /** Estimator ticks applied so far (the kernel's 2 s timer, run lazily: see `catchUp`). */
+  ticks = 0;
+
+  /**
+   * Applies every estimator tick up to `tick` (ticks since the model started). Called before
+   * counters change and before rates are read, so the result equals a timer firing every 2 s;
+   * idle stretches with all rates decayed to 0 are skipped in one step.
+   */
+  catchUp(tick: number): void {
+    while (this.ticks < tick) {
+      if (this.idle()) {
+        this.ticks = tick;
+        return;
+      }
+      this.estimate();
+      this.ticks++;
+    }
+  }
+
+  private idle(): boolean {
+    return this.conns === this.lastConns && this.inpkts === this.lastInpkts && this.outpkts === this.lastOutpkts
+      && this.inbytes === this.lastInbytes && this.outbytes === this.lastOutbytes
+      && this.cpsE === 0 && this.inppsE === 0 && this.outppsE === 0 && this.inbpsE === 0 && this.outbpsE === 0;
+  }
+
   /** One estimation_timer tick (every 2 s). */
   estimate(): void {
     let rate = (this.conns - this.lastConns) * 512; // << 9: scaled by 2^10, divided by 2 s
@@ -56,9 +81,11 @@ export class IpvsStats {
 
   /** ip_vs_zero_stats: counters and estimator restart from zero. */
   zero(): void {
+    const t = this.ticks;
     this.conns = this.inpkts = this.outpkts = this.inbytes = this.outbytes = 0;
     this.lastConns = this.lastInpkts = this.lastOutpkts = this.lastInbytes = this.lastOutbytes = 0;
     this.cpsE = this.inppsE = this.outppsE = this.inbpsE = this.outbpsE = 0;
+    this.ticks = t;
   }
 
   /** Sets counters directly (tests, or loading a snapshot). */

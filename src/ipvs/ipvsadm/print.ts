@@ -28,14 +28,14 @@ export function ipvsadmList(ipvs: Ipvs, opts: ListOptions = {}): string {
   ipvs.tick();
   const out: string[] = [`IP Virtual Server version ${IP_VS_VERSION} (size=${IP_VS_CONN_TAB_SIZE})\n`];
   out.push(title(opts));
-  for (const svc of orderServices(ipvs.services(), opts.nosort ?? false)) out.push(serviceEntry(svc, opts, false));
+  for (const svc of orderServices(ipvs.services(), opts.nosort ?? false)) out.push(serviceEntry(ipvs, svc, opts, false));
   return out.join('');
 }
 
 /** `ipvsadm -Sn` (= `ipvsadm-save -n`). */
 export function ipvsadmSave(ipvs: Ipvs, opts: { nosort?: boolean } = {}): string {
   ipvs.tick();
-  return orderServices(ipvs.services(), opts.nosort ?? false).map((s) => serviceEntry(s, {}, true)).join('');
+  return orderServices(ipvs.services(), opts.nosort ?? false).map((s) => serviceEntry(ipvs, s, {}, true)).join('');
 }
 
 /** `ipvsadm -Ln --timeout`. */
@@ -84,7 +84,7 @@ function title(o: ListOptions): string {
   return 'Prot LocalAddress:Port Scheduler Flags\n  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn\n';
 }
 
-function serviceEntry(se: IpvsService, o: ListOptions, rule: boolean): string {
+function serviceEntry(ipvs: Ipvs, se: IpvsService, o: ListOptions, rule: boolean): string {
   let svcName: string;
   if (se.fwmark) {
     svcName = rule ? `-f ${se.fwmark}` : `FWM  ${se.fwmark}`;
@@ -107,7 +107,7 @@ function serviceEntry(se: IpvsService, o: ListOptions, rule: boolean): string {
   } else if (o.stats) {
     line = padR(svcName, 33) + largenums([se.stats.conns, se.stats.inpkts, se.stats.outpkts, se.stats.inbytes, se.stats.outbytes], o);
   } else if (o.rate) {
-    const r = se.stats.rates();
+    const r = ipvs.syncStats(se.stats).rates();
     line = padR(svcName, 33) + largenums([r.cps, r.inpps, r.outpps, r.inbps, r.outbps], o);
   } else {
     line = `${svcName} ${se.schedName}`;
@@ -131,7 +131,7 @@ function serviceEntry(se: IpvsService, o: ListOptions, rule: boolean): string {
     if (o.stats) {
       out.push(`  -> ${padR(dname, 28)}${largenums([e.stats.conns, e.stats.inpkts, e.stats.outpkts, e.stats.inbytes, e.stats.outbytes], o)}\n`);
     } else if (o.rate) {
-      const r = e.stats.rates();
+      const r = ipvs.syncStats(e.stats).rates();
       out.push(`  -> ${padR(dname, 28)} ${padL(String(r.cps), 8)} ${padL(String(r.inpps), 8)} ${padL(String(r.outpps), 8)}${largenums([r.inbps, r.outbps], o)}\n`);
     } else if (o.thresholds) {
       out.push(`  -> ${padR(dname, 28)} ${padR(String(e.uThreshold), 10)} ${padR(String(e.lThreshold), 10)} ${padR(String(e.activeconns), 10)} ${padR(String(e.inactconns), 10)}\n`);
