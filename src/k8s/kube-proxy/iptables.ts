@@ -85,7 +85,10 @@ function quoteWord(w: string): string {
 /**
  * The jump rules in iptables-restore form: "-I CHAIN 1 ..." lines, in the order kube-proxy
  * ensures them, so loading the text leaves the last-ensured rule first, as `iptables -I`
- * does. For a model that loads them once (they are checked with -C before insertion).
+ * does. For a model that loads them once, on a fresh node, before the first payload: its
+ * chain lines create (and with --noflush, flush) the target chains, and "-I" does not check
+ * for an existing copy the way kube-proxy's `iptables -C` does. Models that can, should use
+ * IptablesBackend.ensureChain/ensureRule instead (the proxier calls them on full syncs).
  */
 export function jumpRulesRestoreText(jumps: readonly JumpChain[] = [...IPTABLES_JUMP_CHAINS, ...IPTABLES_KUBELET_JUMP_CHAINS]): string {
   let s = '';

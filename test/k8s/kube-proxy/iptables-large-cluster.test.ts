@@ -142,3 +142,36 @@ describe('iptables mode: upstream TestDropInvalidRule and TestMasqueradeRule', (
     expect(fp.localDetector).toBeNull();
   });
 });
+
+describe('local traffic detectors (detect-local-mode)', () => {
+  const masqRule = (config: Parameters<typeof kubeProxyConfig>[0], nodePodCIDR?: string) => {
+    const fp = new IptablesProxier({
+      nodeName: 'n',
+      nodeIP: '192.168.0.2',
+      config: kubeProxyConfig(config),
+      backend: new MemoryIptables(false),
+      masqueradeMark: '0x4000',
+      ...(nodePodCIDR !== undefined ? { nodePodCIDR } : {}),
+    });
+    fp.onServiceAdd(makeService('ns1', 'svc1', { clusterIP: '172.30.0.41', ports: tcp('p80', 80) }));
+    fp.onEndpointSliceAdd(makeSlice('ns1', 'svc1', 1, { endpoints: [{ addresses: ['10.180.0.1'] }], ports: tcp('p80', 80) }));
+    return fp
+      .syncProxyRules()
+      .restoreText.split('\n')
+      .filter((l) => l.startsWith('-A KUBE-SVC-') && l.includes('KUBE-MARK-MASQ'));
+  };
+  const base = '-A KUBE-SVC-XPGD46QRK7WJZT7O -m comment --comment "ns1/svc1:p80 cluster IP" -m tcp -p tcp -d 172.30.0.41 --dport 80';
+  it.each([
+    [{ clusterCIDR: '10.0.0.0/8' }, undefined, `${base} ! -s 10.0.0.0/8 -j KUBE-MARK-MASQ`],
+    [{ clusterCIDR: '10.42.0.0/16,fd00:10::/56' }, undefined, `${base} ! -s 10.42.0.0/16 -j KUBE-MARK-MASQ`],
+    [{ detectLocalMode: 'NodeCIDR' as const }, '10.42.1.0/24', `${base} ! -s 10.42.1.0/24 -j KUBE-MARK-MASQ`],
+    [{ detectLocalMode: 'BridgeInterface' as const, detectLocal: { bridgeInterface: 'cni0' } }, undefined, `${base} ! -i cni0 -j KUBE-MARK-MASQ`],
+    [{ detectLocalMode: 'InterfaceNamePrefix' as const, detectLocal: { interfaceNamePrefix: 'cali' } }, undefined, `${base} ! -i cali+ -j KUBE-MARK-MASQ`],
+    [{ clusterCIDR: '10.0.0.0/8', iptables: { masqueradeAll: true } }, undefined, `${base} -j KUBE-MARK-MASQ`],
+  ])('%j', (config, podCIDR, rule) => {
+    expect(masqRule(config, podCIDR)).toEqual([rule]);
+  });
+  it('no detector (no --cluster-cidr): no masquerade rule at all', () => {
+    expect(masqRule({})).toEqual([]);
+  });
+});
