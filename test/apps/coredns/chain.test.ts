@@ -132,6 +132,14 @@ describe('cache', () => {
     expect(r.answer[0]!.data).toBe('10.43.7.7');
   });
 
+  it('does not cache a CNAME that leads nowhere without an SOA (RFC 2308 5)', () => {
+    const w = makeWorld();
+    ask(w, 'external-gone.k8s.svc.cluster.local', 'A');
+    w.trace.clear();
+    ask(w, 'external-gone.k8s.svc.cluster.local', 'A');
+    expect(w.trace.ofKind('dns.server')[0]!.plugin).toBe('kubernetes');
+  });
+
   it('stores the full reply (truncation happens outside the cache, in the ScrubWriter)', () => {
     const w = makeWorld();
     ask(w, 'clickhouse-service.clickhouse.svc.cluster.local', 'SRV'); // tc over 512

@@ -139,6 +139,12 @@ export function fixtureObjects(): (Service | EndpointSlice | Pod | Namespace)[] 
     {
       apiVersion: 'v1',
       kind: 'Service',
+      metadata: { name: 'external-gone', namespace: 'k8s' },
+      spec: { type: 'ExternalName', externalName: 'nothere.example.com' },
+    },
+    {
+      apiVersion: 'v1',
+      kind: 'Service',
       metadata: { name: 'alias', namespace: 'k8s' },
       spec: { type: 'ExternalName', externalName: 'backend-service.k8s.svc.cluster.local' },
     },

@@ -89,6 +89,8 @@ const rows: Row[] = [
   { q: [`external-xxx.k8s.svc.${Z}`, 'CNAME'], rcode: 'NOERROR', flags: AUTH, answer: [`external-xxx.k8s.svc.${Z}. 5 CNAME xxx.com.`] },
   { q: [`external-xxx.k8s.svc.${Z}`, 'SRV'], rcode: 'NOERROR', flags: AUTH, authority: [SOA] },
   { q: [`foo.external-xxx.k8s.svc.${Z}`, 'A'], rcode: 'NXDOMAIN', flags: AUTH, authority: [SOA] },
+  { q: [`_http._tcp.external-xxx.k8s.svc.${Z}`, 'SRV'], rcode: 'NXDOMAIN', flags: AUTH, authority: [SOA] },
+  { q: [`external-gone.k8s.svc.${Z}`, 'A'], rcode: 'NOERROR', flags: AUTH, answer: [`external-gone.k8s.svc.${Z}. 5 CNAME nothere.example.com.`] },
   { q: [`alias.k8s.svc.${Z}`, 'A'], rcode: 'NOERROR', flags: AUTH, answer: [`alias.k8s.svc.${Z}. 5 CNAME ${BE}.`, `${BE}. 5 A 10.43.199.15`] },
   // pods insecure
   { q: [`10-42-4-15.k8s.pod.${Z}`, 'A'], rcode: 'NOERROR', flags: AUTH, answer: [`10-42-4-15.k8s.pod.${Z}. 5 A 10.42.4.15`] },

@@ -24,11 +24,45 @@ export function typify(m: Msg): ResponseType {
   return 'OTHERERROR';
 }
 
-/** `dnsutil.MinimalTTL`: the smallest TTL of all sections (OPT aside); 5 s if there is none. */
-export function minimalTTL(m: Msg, t: ResponseType): number {
+function hasSOA(m: Msg): boolean {
+  return m.ns.some((r) => r.type === 'SOA');
+}
+
+/** The answer holds the asked type at the end of the CNAME chain from the question (answersQuestion). */
+function answersQuestion(m: Msg): boolean {
+  const q = m.question[0];
+  if (!q || m.answer.length === 0) return false;
+  let name = q.name.toLowerCase();
+  if (q.type === 'CNAME') return m.answer.some((r) => r.type === 'CNAME' && r.name.toLowerCase() === name);
+  for (let i = 0; i <= m.answer.length; i++) {
+    const c = m.answer.find((r) => r.type === 'CNAME' && r.name.toLowerCase() === name);
+    if (!c) break;
+    name = String(c.data).toLowerCase();
+  }
+  return m.answer.some((r) => r.type === q.type && r.name.toLowerCase() === name);
+}
+
+/** `cacheResponseType`: a NOERROR answer that does not answer, with an SOA, is NODATA. */
+export function cacheResponseType(m: Msg): ResponseType {
+  const t = typify(m);
+  if (t === 'NOERROR' && m.answer.length > 0 && hasSOA(m) && !answersQuestion(m)) return 'NODATA';
+  return t;
+}
+
+/** `key`'s refusals: truncated, errors, meta, NXDOMAIN without SOA, SOA-less non-answers. */
+export function cacheable(m: Msg, t: ResponseType): boolean {
+  if (m.tc) return false;
+  if (t === 'OTHERERROR' || t === 'META' || t === 'UPDATE') return false;
+  if (t === 'NAMEERROR' && !hasSOA(m)) return false;
+  if (t === 'NOERROR' && !hasSOA(m) && m.answer.length > 0 && !answersQuestion(m)) return false;
+  return true;
+}
+
+/** `dnsutil.MinimalTTLWithMaximum`: the smallest TTL of all sections (OPT aside), at most `maximum`; 5 s if there is none. */
+export function minimalTTL(m: Msg, t: ResponseType, maximum = 3600): number {
   if (t !== 'NOERROR' && t !== 'NAMEERROR' && t !== 'NODATA') return 5;
   if (m.answer.length + m.ns.length + m.extra.length === 0) return 5;
-  let min = 3600;
+  let min = maximum;
   for (const r of [...m.answer, ...m.ns, ...m.extra]) if ((r.ttl ?? 0) < min) min = r.ttl ?? 0;
   return min;
 }
@@ -176,16 +210,15 @@ export class CacheHandler implements Handler {
     return {
       info: w.info,
       writeMsg: (res) => {
-        const t = typify(res);
-        const msgTTL = minimalTTL(res, t);
+        const t = cacheResponseType(res);
         let duration: number;
-        if (t === 'NAMEERROR' || t === 'NODATA') duration = clamp(msgTTL, this.cfg.minnttl, this.cfg.nttl);
+        if (t === 'NAMEERROR' || t === 'NODATA') duration = clamp(minimalTTL(res, t, this.cfg.nttl), this.cfg.minnttl, this.cfg.nttl);
         else if (t === 'SERVERERROR') duration = this.cfg.failttl;
-        else duration = clamp(msgTTL, this.cfg.minpttl, this.cfg.pttl);
-        const cacheable = !res.tc && t !== 'OTHERERROR' && t !== 'META' && t !== 'UPDATE';
+        else duration = clamp(minimalTTL(res, t, this.cfg.pttl), this.cfg.minpttl, this.cfg.pttl);
+        const ok = cacheable(res, t);
         const q = res.question[0];
         const rq = r.question[0]!;
-        if (cacheable && duration > 0 && q && q.name.toLowerCase() === rq.name.toLowerCase() && q.type === rq.type) this.set(ctx, res, k, t, duration);
+        if (ok && duration > 0 && q && q.name.toLowerCase() === rq.name.toLowerCase() && q.type === rq.type) this.set(ctx, res, k, t, duration);
         if (!this.cfg.keepttl) {
           res.answer = res.answer.map((x) => ({ ...x, ttl: duration }) as RR);
           res.ns = res.ns.map((x) => ({ ...x, ttl: duration }) as RR);
@@ -221,7 +254,8 @@ export class CacheHandler implements Handler {
       qname,
       qtype: m.question[0]!.type,
     });
-    this.metrics.set('coredns_cache_entries', [ctx.serverAddr, success ? 'success' : 'denial', this.zonesLabel, ''], cache.size);
+    this.metrics.set('coredns_cache_entries', [ctx.serverAddr, 'success', this.zonesLabel, ''], this.pcache.size);
+    this.metrics.set('coredns_cache_entries', [ctx.serverAddr, 'denial', this.zonesLabel, ''], this.ncache.size);
   }
 }
 

@@ -177,8 +177,12 @@ export class KubeBackend {
     for (const svc of this.store.serviceList()) {
       if (!(match(r.namespace, svc.namespace) && match(r.service, svc.name))) continue;
       const svcDomain = `${svc.name}.${svc.namespace}.svc.${zoneName}.`;
+      if (this.opt.ignoreEmptyService && svc.type !== 'ExternalName' && !(svc.clusterIPs.length === 1 && svc.clusterIPs[0] === 'None')) {
+        if (!this.hasReadyEndpoints(svc.namespace, svc.name)) continue;
+      }
       if (svc.type === 'ExternalName') {
-        if (r.endpoint !== '') continue;
+        // no endpoints, and no _port._proto pseudo labels for an external name
+        if (r.endpoint !== '' || r.port !== '' || r.protocol !== '') continue;
         const s: BService = { host: svc.externalName, port: 0, ttl, priority: 0, weight: 0, domain: svcDomain };
         if (hostType(s) === 'CNAME') {
           out.push(s);
@@ -203,7 +207,6 @@ export class KubeBackend {
         }
         continue;
       }
-      if (this.opt.ignoreEmptyService && !this.hasReadyEndpoints(svc.namespace, svc.name)) continue;
       for (const p of svc.ports) {
         if (!matchPP(r.port, p.name, r.protocol, p.protocol)) continue;
         found = true;

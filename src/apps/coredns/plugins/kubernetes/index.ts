@@ -11,6 +11,8 @@ interface Pending {
   readonly type: string;
 }
 type Piece = RR | Pending;
+/** `maxCnameChainLength` in plugin/backend_lookup.go. */
+const MAX_CNAME_CHAIN = 10;
 const isPending = (p: Piece): p is Pending => (p as Pending).target !== undefined && (p as Pending).cname !== undefined;
 
 /**
@@ -65,14 +67,15 @@ export class KubernetesHandler implements Handler {
           [pieces, extra] = this.srv(qname, zone);
           break;
         case 'SOA':
-          if (lower === zone.toLowerCase()) pieces = [this.soa(zone)];
+          if (qname === zone) pieces = [this.soa(zone)];
           break;
         case 'AXFR':
         case 'IXFR':
           done(Rcode.REFUSED);
           return;
         default:
-          if (q.type === 'NS' && lower === zone.toLowerCase()) [pieces, extra] = this.ns(qname, zone);
+          // state.Name() (lower case) == zone (query case), as handler.go compares them.
+          if (q.type === 'NS' && lower === zone) [pieces, extra] = this.ns(qname, zone);
           // Other types (and NS below the apex): a fake A lookup tells NODATA from NXDOMAIN.
           else this.address(qname, 'A', zone, []);
       }
@@ -140,7 +143,7 @@ export class KubernetesHandler implements Handler {
         const target = fqdn(s.host);
         if (qname.toLowerCase() === target.toLowerCase()) continue;
         const cname = rr(qname, 'CNAME', s.ttl, trimDot(target));
-        if (previous.length > 7) continue;
+        if (previous.length > MAX_CNAME_CHAIN) continue;
         if (previous.some((p) => p.type === 'CNAME' && p.name.toLowerCase() === cname.name.toLowerCase() && String(p.data).toLowerCase() === String(cname.data).toLowerCase())) continue;
         if (isSubDomain(zone, target)) {
           try {
