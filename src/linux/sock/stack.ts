@@ -33,6 +33,7 @@ export class SocketLayer {
   private readonly seqKey: number;
   private readonly tsKey: number;
   private readonly sysctlCache = new Map<string, { at: number; v: number }>();
+  private sockSeq = 0;
 
   constructor(readonly ip: IpLayer) {
     this.rng = ip.rng.fork('sock');
@@ -89,6 +90,11 @@ export class SocketLayer {
    */
   tcpTsOffset(saddr: number, daddr: number, sport: number, dport: number): number {
     return mix(daddr ^ this.tsKey, saddr, ((dport << 16) | sport) >>> 0);
+  }
+
+  /** Creation order of sockets, for listings (`ss`). */
+  nextSockSeq(): number {
+    return this.sockSeq++;
   }
 
   get now(): number {

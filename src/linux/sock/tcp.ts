@@ -88,6 +88,11 @@ export interface TcpListenOptions {
   /** The address to bind (default INADDR_ANY). */
   readonly addr?: Ipv4Addr;
   readonly reuseAddr?: boolean;
+  /**
+   * listen(2)'s backlog, capped at net.core.somaxconn (4096). Default 4096, what Go
+   * programs pass; nginx uses 511, python's socket.listen() 128.
+   */
+  readonly backlog?: number;
 }
 
 /** A segment in flight, kept until acknowledged. */
@@ -209,12 +214,26 @@ export class TcpSocket implements TableSock {
   private closedReported = false;
   /** The listener a SYN_RECV child came from. */
   parent: TcpListener | null = null;
+  /** Bytes delivered to the receive queue that the application has not read yet. */
+  unreadBytes = 0;
+  readonly seq: number;
 
   private constructor(
     private readonly layer: SocketLayer,
     handlers: TcpHandlers,
   ) {
     this.handlers = handlers;
+    this.seq = layer.nextSockSeq();
+  }
+
+  /** `ss` Recv-Q: bytes not yet read (rcv_nxt - copied_seq); 0 in TIME_WAIT and SYN_RECV. */
+  get recvQ(): number {
+    return this.state === 'TIME_WAIT' || this.state === 'SYN_RECV' ? 0 : this.unreadBytes;
+  }
+
+  /** `ss` Send-Q: write_seq - snd_una (SYN and FIN count one). */
+  get sendQ(): number {
+    return this.state === 'TIME_WAIT' || this.state === 'SYN_RECV' ? 0 : seqDiff(this.sndNxt, this.sndUna) + this.pendingBytes;
   }
 
   // ----------------------------------------------------------------------------------------
@@ -920,8 +939,10 @@ export class TcpSocket implements TableSock {
       // Charged to the receive queue until the application reads it (sk_rmem_alloc).
       const charge = segmentTruesize(d.length);
       this.rmemAlloc += charge;
+      this.unreadBytes += d.length;
       this.layer.wake(() => {
         this.rmemAlloc -= charge;
+        this.unreadBytes -= d.length;
         this.handlers.onData?.(this, d);
       });
     }
@@ -1171,6 +1192,11 @@ export class TcpListener implements TableSock {
   listening = true;
   /** Connections completed (accepted), in order. */
   readonly accepted_: TcpSocket[] = [];
+  /** sk_max_ack_backlog. */
+  backlog = 4096;
+  /** Completed connections the application has not accepted yet (sk_ack_backlog). */
+  acceptQueue = 0;
+  readonly seq: number;
 
   private constructor(
     private readonly layer: SocketLayer,
@@ -1180,12 +1206,23 @@ export class TcpListener implements TableSock {
   ) {
     this.localAddr = addr;
     this.reuseAddr = reuse;
+    this.seq = layer.nextSockSeq();
+  }
+
+  /** `ss` Recv-Q / Send-Q of a listener: accept queue length and backlog. */
+  get recvQ(): number {
+    return this.acceptQueue;
+  }
+
+  get sendQ(): number {
+    return this.backlog;
   }
 
   static listen(layer: SocketLayer, port: number, onConnection: (s: TcpSocket) => TcpHandlers | void, opts: TcpListenOptions): TcpListener {
     const addr = opts.addr ?? (0 as Ipv4Addr);
     if (addr !== 0 && !layer.ip.isLocalAddress(addr)) throw new SocketError('EADDRNOTAVAIL', `${formatIpv4(addr)} is not a local address`);
     const l = new TcpListener(layer, addr, opts.reuseAddr ?? false, onConnection);
+    l.backlog = Math.min(opts.backlog ?? 4096, layer.sysctlInt('net.core.somaxconn', 4096));
     const table = layer.tcpTable;
     if (port === 0) {
       const p = layer.ports.bindPort(layer.portRange(), l.reuseAddr, (c) => !table.bindConflict(addr, c, l.reuseAddr));
@@ -1225,7 +1262,9 @@ export class TcpListener implements TableSock {
   /** @internal the handshake of a child completed: accept() returns it. */
   accepted(c: TcpSocket): void {
     this.accepted_.push(c);
+    this.acceptQueue++;
     this.layer.wake(() => {
+      this.acceptQueue--;
       const h = this.onConnection(c);
       if (h) c.setHandlers(h);
       c.handlers.onConnect?.(c);

@@ -53,8 +53,11 @@ export class UdpSocket implements TableSock {
   onError: ((errno: Errno) => void) | null = null;
   private ipId = 0;
   private hashed = false;
+  readonly seq: number;
 
-  constructor(private readonly layer: SocketLayer) {}
+  constructor(private readonly layer: SocketLayer) {
+    this.seq = layer.nextSockSeq();
+  }
 
   /** bind(2). Port 0 picks an ephemeral port (udp_lib_get_port). */
   bind(port = 0, addr: Ipv4Addr = 0 as Ipv4Addr, opts: UdpBindOptions = {}): this {
