@@ -5,6 +5,7 @@
  * state and the netlink-shaped operations on it (see netlink.ts for the command front end).
  */
 import type { EventQueue } from '../sim/event-queue.js';
+import type { FragQueue } from './ipv4/fragment.js';
 import type { Random } from '../sim/random.js';
 import type { TraceSink } from '../sim/trace.js';
 import { cidrBroadcast, formatIpv4, prefixMask, type Ipv4Addr } from '../wire/ipv4-address.js';
@@ -77,6 +78,8 @@ export class Netns implements IpLayer, NfNetns {
   private routeSeq = 0;
   /** IP ID generator state (ip_idents): per (daddr, proto) bucket, random start. */
   private readonly idents = new Map<number, number>();
+  /** IPv4 reassembly queues (ipq) by (src, dst, id, proto). */
+  readonly fragQueues = new Map<string, FragQueue>();
   /** inet_peer ICMP rate-limit buckets by destination (icmpv4_xrlim_allow). */
   readonly icmpPeers = new Map<Ipv4Addr, { tokens: number; last: number }>();
   /** br_netfilter: the packet whose PREROUTING already ran at bridge level (ip_sabotage_in). */

@@ -58,6 +58,11 @@ export interface ArpEvent extends TraceEventBase {
   readonly sip: string;
   readonly tip: string;
 }
+export interface FragEvent extends TraceEventBase {
+  readonly kind: 'linux.frag';
+  readonly count: number;
+  readonly mtu: number;
+}
 export interface DeliverEvent extends TraceEventBase {
   readonly kind: 'linux.deliver';
   readonly proto: number;
@@ -74,4 +79,5 @@ export type LinuxTraceEvent =
   | HookEvent
   | DropEvent
   | ArpEvent
-  | DeliverEvent;
+  | DeliverEvent
+  | FragEvent;

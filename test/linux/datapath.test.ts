@@ -325,3 +325,49 @@ describe('ICMP rate limit', () => {
     expect(udp.errors).toHaveLength(7);
   });
 });
+
+describe('fragmentation', () => {
+  it('a datagram without DF over a smaller MTU is fragmented on the way and reassembled at the destination', () => {
+    const w = new World();
+    for (const n of ['S', 'R', 'D']) w.netns(n);
+    w.ip('S', 'link add eth0 type veth peer name r0 netns R');
+    w.ip('R', 'link add r1 type veth peer name eth0 netns D');
+    w.ip('S', 'addr add 10.0.1.2/24 dev eth0');
+    w.ip('S', 'link set eth0 up');
+    w.ip('S', 'route add default via 10.0.1.1');
+    w.ip('R', 'addr add 10.0.1.1/24 dev r0');
+    w.ip('R', 'link set r0 up');
+    w.ip('R', 'addr add 10.0.2.1/24 dev r1');
+    w.ip('R', 'link set r1 up');
+    w.ip('R', 'link set r1 mtu 1000');
+    w.ip('D', 'link set eth0 mtu 1000');
+    w.ip('D', 'addr add 10.0.2.2/24 dev eth0');
+    w.ip('D', 'link set eth0 up');
+    w.ip('D', 'route add default via 10.0.2.1');
+    w.ns.get('R')!.sysctl_.set('net.ipv4.ip_forward', '1');
+    const sizes: number[] = [];
+    captureDevice(w.ns.get('D')!.mustDev('eth0'), { frame: (_n, _t, b, d) => d === 'in' && b[13] === 0 && sizes.push(b.length) });
+    const got = recorder();
+    w.ns.get('D')!.registerProtocol(17, got);
+    const payload = new Uint8Array(1400).map((_, i) => i & 255);
+    w.ns.get('S')!.ipOutput(buildUdp({ src: A('10.0.1.2'), dst: A('10.0.2.2'), ident: 77 }, { srcPort: 53, dstPort: 5353 }, payload));
+    w.run(1e6);
+    // 1408 bytes of IP payload: 976 + 432, each behind a 20-byte header and Ethernet.
+    expect(sizes).toEqual([14 + 20 + 976, 14 + 20 + 432]);
+    expect(got.got).toHaveLength(1);
+    const p = got.got[0]!;
+    expect(p.end - p.head).toBe(20 + 8 + 1400);
+    expect([...p.buf.subarray(p.transport + 8, p.end)]).toEqual([...payload]);
+    expect(internetChecksum(p.buf, p.head, 20)).toBe(0);
+  });
+
+  it('an incomplete datagram expires after 30 s with ICMP time exceeded (reassembly)', () => {
+    const w = bridgeWorld();
+    const udp = recorder();
+    w.ns.get('p1')!.registerProtocol(17, udp);
+    const frag = buildUdp({ src: A('10.42.0.2'), dst: A('10.42.0.3'), ident: 9, moreFragments: true }, { srcPort: 1, dstPort: 2 }, new Uint8Array(64));
+    w.ns.get('p1')!.ipOutput(frag);
+    w.run(31e9);
+    expect(udp.errors.map((e) => [e.type, e.code])).toEqual([[11, 1]]);
+  });
+});

@@ -14,6 +14,7 @@ import type { RouteError, RouteInfo, RouteOutputOptions } from '../ip-layer.js';
 import type { NetDevice } from '../link/device.js';
 import type { Netns } from '../netns.js';
 import { icmpSend } from './icmp.js';
+import { ipFragment } from './fragment.js';
 
 /** fib lookup honouring an output interface (fib_table_lookup skips nexthops on other devices). */
 export function fibLookupOif(netns: Netns, dst: Ipv4Addr, oif: number): Route | undefined {
@@ -132,16 +133,23 @@ export function ipOutput(netns: Netns, r: Route, packet: PacketBuffer, inDev: Ne
   const ip = packet.head;
   const len = packet.end - ip;
   const mtu = r.mtu || out.mtu;
+  const daddr = readIpv4(b, ip + 16);
   if (len > mtu) {
     if (b[ip + 6]! & 0x40) {
       // ip_fragment with DF: "fragmentation needed" back to the source (the local socket learns the PMTU).
       icmpSend(netns, packet, 3, 4, mtu);
-    } else {
-      netns.trace?.record({ kind: 'linux.drop', time: netns.clock.now, node: netns.node, netns: netns.netns, dev: out.name, step: 'ip_fragment', reason: 'FRAGMENTATION_NOT_MODELLED' });
+      return;
     }
+    const frags = ipFragment(packet, mtu);
+    netns.trace?.record({ kind: 'linux.frag', time: netns.clock.now, node: netns.node, netns: netns.netns, dev: out.name, step: 'ip_fragment', count: frags.length, mtu });
+    for (const f of frags) finishOutput2(netns, r, out, f, daddr);
     return;
   }
-  const daddr = readIpv4(b, ip + 16);
+  finishOutput2(netns, r, out, packet, daddr);
+}
+
+/** ip_finish_output2: the link-layer next hop and the neighbour. */
+function finishOutput2(netns: Netns, r: Route, out: NetDevice, packet: PacketBuffer, daddr: Ipv4Addr): void {
   let special: MacAddr | null = null;
   if (r.type === 'broadcast' || daddr === 0xffffffff) special = 0xffffffffffff as MacAddr;
   else if (daddr >>> 28 === 0xe) special = (0x01005e000000 + (daddr & 0x7fffff)) as MacAddr;

@@ -15,6 +15,7 @@ import type { NetDevice } from '../link/device.js';
 import type { Netns } from '../netns.js';
 import { ipForward } from './forward.js';
 import { icmpRcv, icmpSend } from './icmp.js';
+import { ipDefrag } from './fragment.js';
 
 function drop(netns: Netns, dev: NetDevice, step: string, reason: string): void {
   netns.trace?.record({ kind: 'linux.drop', time: netns.clock.now, node: netns.node, netns: netns.netns, dev: dev.name, step, reason });
@@ -120,10 +121,15 @@ function validateSource(netns: Netns, dev: NetDevice, saddr: Ipv4Addr): string |
 }
 
 /** ip_local_deliver: INPUT hooks, then the protocol (ip_local_deliver_finish). */
-function ipLocalDeliver(netns: Netns, dev: NetDevice, p: PacketBuffer, daddr: Ipv4Addr): void {
+function ipLocalDeliver(netns: Netns, dev: NetDevice, pkt: PacketBuffer, daddr: Ipv4Addr): void {
+  let p = pkt;
+  if (((p.buf[p.head + 6]! & 0x3f) << 8 | p.buf[p.head + 7]!) !== 0) {
+    const whole = ipDefrag(netns, p);
+    if (whole === null) return;
+    p = whole;
+  }
   const b = p.buf;
   const ip = p.head;
-  if (((b[ip + 6]! & 0x3f) << 8 | b[ip + 7]!) !== 0) return drop(netns, dev, 'ip_local_deliver', 'REASSEMBLY_NOT_MODELLED');
   const hooks = netns.hooks.INPUT;
   if (hooks.length && runHooks(netns, hooks, 'INPUT', p, dev.name, null) !== NF_ACCEPT) return;
   const proto = b[ip + 9]!;
