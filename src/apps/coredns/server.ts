@@ -93,7 +93,7 @@ export class CoreDns implements ServerHandle {
     });
     const s = new CoreDns(env);
     registerCoreMetrics(env.metrics);
-    env.metrics.set('coredns_build_info', [COREDNS_VERSION, '', 'go1.24'], 1);
+    env.metrics.set('coredns_build_info', [COREDNS_VERSION, '', 'go1.25.0'], 1);
     for (const b of blocks) s.addBlock(b, filename);
     for (const f of s.startup) f();
     return s;

@@ -65,7 +65,7 @@ export const hostsPlugin: PluginDef = {
     const file = c.env.files[path];
     if (file === undefined) c.env.stdout(`[WARNING] plugin/hosts: File does not exist: ${path}`);
     const maps = [HostsMap.parse(inline.join('\n')), HostsMap.parse(file ?? '')];
-    c.env.metrics.set('coredns_hosts_entries', [], maps[0]!.size + maps[1]!.size);
+    c.env.metrics.set('coredns_hosts_entries', [path], maps[0]!.size + maps[1]!.size);
     return new HostsHandler(origins, () => maps, { ttl, autoReverse }, fall);
   },
 };

@@ -4,7 +4,7 @@ import { matchZone } from '../../zones.js';
 import type { Registry } from './registry.js';
 
 /** Query types counted by name; anything else is `other` (plugin/metrics/vars/monitor.go). */
-const MONITORED = new Set(['A', 'AAAA', 'NS', 'PTR', 'SOA', 'MX', 'TXT', 'SRV', 'CNAME', 'DS', 'DNSKEY', 'RRSIG', 'NSEC', 'NSEC3', 'NAPTR', 'HTTPS', 'SVCB', 'IXFR', 'AXFR', 'ANY']);
+const MONITORED = new Set(['A', 'AAAA', 'NS', 'PTR', 'SOA', 'MX', 'TXT', 'SRV', 'CNAME', 'DS', 'DNSKEY', 'RRSIG', 'NSEC', 'NSEC3', 'HTTPS', 'SVCB', 'IXFR', 'AXFR', 'ANY']);
 
 /**
  * prometheus (package plugin/metrics): counts each query and its reply

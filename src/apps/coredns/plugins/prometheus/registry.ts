@@ -87,7 +87,7 @@ export function registerCoreMetrics(r: Registry): void {
   r.family('coredns_forward_requests_total', 'counter', 'Counter of requests made per upstream.', ['to']);
   r.family('coredns_forward_responses_total', 'counter', 'Counter of responses received per upstream.', ['rcode', 'to']);
   r.family('coredns_forward_healthcheck_failures_total', 'counter', 'Counter of the number of failed healthchecks.', ['to']);
-  r.family('coredns_hosts_entries', 'gauge', 'The combined number of entries in hosts and Corefile.', []);
+  r.family('coredns_hosts_entries', 'gauge', 'The combined number of entries in hosts and Corefile.', ['hostsfile']);
   r.family('coredns_plugin_enabled', 'gauge', 'A metric that indicates whether a plugin is enabled on per server and zone basis.', ['server', 'zone', 'view', 'name']);
   r.family('coredns_build_info', 'gauge', 'A metric with a constant \'1\' value labeled by version, revision, and goversion from which CoreDNS was built.', [
     'version',
