@@ -57,6 +57,8 @@ export interface ExtModule<S, F> {
   final(s: S, pc: ParseCtx): void;
   /** The text after `-m name` / `-j NAME`, each option with its leading space. */
   save(s: S): string;
+  /** What `iptables -L -n -v` prints for it (the extension's print()), with its leading space. */
+  print?(s: S): string;
   compile(s: S, env: NfEnv): F;
 }
 

@@ -8,6 +8,7 @@ import { Table, TABLE_CHAINS, type TableName } from './tables.js';
 import { walkTable } from './eval.js';
 import { iptablesRestore, type RestoreOptions, type RestoreResult } from './restore.js';
 import { iptablesSave, type SaveOptions } from './save.js';
+import { iptablesList } from './list.js';
 import { IPPROTO_ICMP, IPPROTO_TCP, readIpv4Fields, u16 } from './packet.js';
 import { ConntrackTable, type ConntrackConfig } from './conntrack/table.js';
 import { conntrackConfirm, conntrackIn, type CtEvent } from './conntrack/core.js';
@@ -94,6 +95,12 @@ export class Netfilter {
   save(opts: SaveOptions = {}): string {
     const header = opts.header ?? { epochSeconds: Math.floor(this.netns.now() / 1e9) };
     return iptablesSave(this.tablesMap, { ...opts, header });
+  }
+
+  /** `iptables -t TABLE -L -n -v` stdout (empty when the table does not exist). */
+  list(table: TableName): string {
+    const t = this.tablesMap.get(table);
+    return t ? iptablesList(t) : '';
   }
 
   /** `conntrack -L` stdout. */

@@ -149,6 +149,10 @@ describe.skipIf(why !== null)('iptables-save of the real kernel equals the model
   });
 
   function real(text: string, sets: [string, string][] = [], opts: { noflush?: boolean } = {}, before?: string): string {
+    return sh('ip', ['netns', 'exec', loadReal(text, sets, opts, before), 'iptables-save']).out;
+  }
+
+  function loadReal(text: string, sets: [string, string][] = [], opts: { noflush?: boolean } = {}, before?: string): string {
     const ns = freshNetns();
     for (const [n, t] of sets) sh('ip', ['netns', 'exec', ns, 'ipset', 'create', n, t]);
     if (before !== undefined) {
@@ -158,8 +162,24 @@ describe.skipIf(why !== null)('iptables-save of the real kernel equals the model
     const r = sh('ip', ['netns', 'exec', ns, 'iptables-restore', ...(opts.noflush ? ['--noflush'] : [])], text);
     expect(r.err).toBe('');
     expect(r.code).toBe(0);
-    return sh('ip', ['netns', 'exec', ns, 'iptables-save']).out;
+    return ns;
   }
+
+  it('iptables -t T -L -n -v lists the same, for every table', () => {
+    const cases: [string, [string, string][], string | undefined][] = [
+      [ALL_RULES, SETS, undefined],
+      [payload('kube-proxy.txt'), [], '*nat\n:KUBE-SVC-STALE0000000000 - [0:0]\nCOMMIT\n'],
+      [payload('calico.txt'), [], undefined],
+    ];
+    for (const [text, sets, before] of cases) {
+      const ns = loadReal(text, sets, before ? { noflush: true } : {}, before);
+      const m = model(text, sets, before ? { noflush: true } : {}, before);
+      for (const t of ['raw', 'mangle', 'filter', 'nat'] as const) {
+        if (!m.tables.has(t)) continue;
+        expect(m.list(t), t).toBe(sh('ip', ['netns', 'exec', ns, 'iptables', '-t', t, '-L', '-n', '-v']).out);
+      }
+    }
+  });
 
   it('every match and target the model knows', () => {
     expect(normalise(model(ALL_RULES, SETS).save())).toBe(normalise(real(ALL_RULES, SETS)));

@@ -152,3 +152,16 @@ describe('argument splitting and quoting', () => {
     );
   });
 });
+
+describe('iptables -L -n -v', () => {
+  it('counters beyond 99999 in K/M/G as xtables_print_num (checked against iptables 1.8.9)', () => {
+    const nf = new Netfilter(new FakeNetns());
+    nf.restore('*filter\n:INPUT ACCEPT [100499:99999999999]\n[123456:98765432] -A INPUT -j ACCEPT\n[99999:1234567890123] -A INPUT -j ACCEPT\nCOMMIT\n', { counters: true });
+    expect(nf.list('filter').split('\n\n')[0]).toBe(
+      'Chain INPUT (policy ACCEPT 100K packets, 100G bytes)\n' +
+        ' pkts bytes target     prot opt in     out     source               destination         \n' +
+        ' 123K   99M ACCEPT     0    --  *      *       0.0.0.0/0            0.0.0.0/0           \n' +
+        '99999 1235G ACCEPT     0    --  *      *       0.0.0.0/0            0.0.0.0/0           ',
+    );
+  });
+});

@@ -32,3 +32,12 @@ describe('iptables-save golden dumps', () => {
     await expect(nf.save({ header: false, counters: true })).toMatchFileSnapshot('../golden/iptables-save/flannel-counters.txt');
   });
 });
+
+describe('iptables -t nat -L -n -v golden', () => {
+  it('kube-proxy nat table', async () => {
+    const nf = new Netfilter(new FakeNetns());
+    nf.restore('*nat\n:KUBE-SVC-STALE0000000000 - [0:0]\nCOMMIT\n');
+    nf.restore(readFileSync(join(here, 'payloads', 'kube-proxy.txt'), 'utf8'), { noflush: true });
+    await expect(nf.list('nat')).toMatchFileSnapshot('../golden/iptables-save/kube-proxy-nat-L-n-v.txt');
+  });
+});

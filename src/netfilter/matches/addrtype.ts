@@ -54,6 +54,14 @@ export const addrtypeMatch: MatchModule<AddrtypeSpec> = {
     if (s.limitOut) t += ' --limit-iface-out';
     return t;
   },
+  print(s) {
+    let t = ' ADDRTYPE match';
+    if (s.src) t += ` src-type ${s.srcInv ? '!' : ''}${saveTypes(s.src)}`;
+    if (s.dst) t += ` dst-type ${s.dstInv ? '!' : ''}${saveTypes(s.dst)}`;
+    if (s.limitIn) t += ' limit-in';
+    if (s.limitOut) t += ' limit-out';
+    return t;
+  },
   compile(s) {
     const { src, dst, srcInv, dstInv } = s;
     // inet_addr_type answers one type per address; --limit-iface-* narrows the lookup to the

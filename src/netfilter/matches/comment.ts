@@ -16,5 +16,6 @@ export const commentMatch: MatchModule<{ comment: string | undefined }> = {
     if (s.comment === undefined) param('comment: option "--comment" must be specified');
   },
   save: (s) => ` --comment${saveString(s.comment ?? '')}`,
+  print: (s) => ` /* ${s.comment ?? ''} */`,
   compile: () => () => true,
 };

@@ -187,6 +187,9 @@ export const conntrackMatch: MatchModule<CtSpec> = {
     if (s.dir) t += ` --ctdir ${s.dirInvert ? (s.dir === 'ORIGINAL' ? 'REPLY' : 'ORIGINAL') : s.dir}`;
     return t;
   },
+  print(s) {
+    return this.save(s).replace(/ --/g, ' ');
+  },
   compile(s) {
     const st = s.state;
     const rest = { ...s, state: undefined };
@@ -234,6 +237,7 @@ export const stateMatch: MatchModule<{ bits: number; invert: boolean; set: boole
     if (!s.set) param('state: option "--state" must be specified');
   },
   save: (s) => `${s.invert ? ' !' : ''} --state ${saveList(s.bits, STATE_NAMES)}`,
+  print: (s) => `${s.invert ? ' !' : ''} state ${saveList(s.bits, STATE_NAMES)}`,
   compile(s) {
     const { bits, invert } = s;
     return (c) => ((packetStateBits(c) & bits & 0x7f) !== 0) !== invert;

@@ -75,6 +75,12 @@ export const icmpMatch: MatchModule<IcmpSpec> = {
     if (s.codeMin === s.codeMax) return `${inv} --icmp-type ${s.type}/${s.codeMin}`;
     return `${inv} --icmp-type ${s.type}/${s.codeMin}-${s.codeMax}`;
   },
+  print(s) {
+    let t = ` icmp${s.invert ? ' !' : ''}type ${s.type}`;
+    if (s.codeMin === s.codeMax) t += ` code ${s.codeMin}`;
+    else if (s.codeMin !== 0 || s.codeMax !== 0xff) t += ` codes ${s.codeMin}-${s.codeMax}`;
+    return t;
+  },
   compile(s) {
     const { type, codeMin, codeMax, invert } = s;
     return (c) => {

@@ -25,6 +25,7 @@ export const markMatch: MatchModule<{ mark: number; mask: number; invert: boolea
     if (!s.set) param('mark: option "--mark" must be specified');
   },
   save: (s) => `${s.invert ? ' !' : ''} --mark ${hex(s.mark)}${s.mask !== 0xffffffff ? `/${hex(s.mask)}` : ''}`,
+  print: (s) => ` mark match${s.invert ? ' !' : ''} ${hex(s.mark)}${s.mask !== 0xffffffff ? `/${hex(s.mask)}` : ''}`,
   compile(s) {
     const { mark, mask, invert } = s;
     return (c) => (((c.packet.mark & mask) >>> 0) === mark) !== invert;

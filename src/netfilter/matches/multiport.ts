@@ -35,6 +35,7 @@ export const multiportMatch: MatchModule<MultiportSpec> = {
   save(s) {
     return `${s.invert ? ' !' : ''} --${s.flag} ${s.ports.map(savePortRange).join(',')}`;
   },
+  print: (s) => ` multiport ${s.flag} ${s.invert ? ' !' : ''}${s.ports.map(savePortRange).join(',')}`,
   compile(s) {
     const { flag, ports, invert } = s;
     return (c) => {

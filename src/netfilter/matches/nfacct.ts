@@ -14,6 +14,7 @@ export const nfacctMatch: MatchModule<{ name: string }> = {
     if (s.name === '') param('nfacct: option "--nfacct-name" must be specified');
   },
   save: (s) => ` --nfacct-name ${s.name}`,
+  print: (s) => ` nfacct-name ${s.name}`,
   compile(s, env) {
     const name = s.name;
     return (c) => {

@@ -43,6 +43,9 @@ export const physdevMatch: MatchModule<PhysdevSpec> = {
     if (s.bitmask & OP_BRIDGED) t += `${inv(OP_BRIDGED)} --physdev-is-bridged`;
     return t;
   },
+  print(s) {
+    return ` PHYSDEV match${this.save(s)}`;
+  },
   compile(s) {
     const { bitmask, invert } = s;
     const inM = ifaceMatcher(s.inName);

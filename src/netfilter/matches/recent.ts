@@ -88,6 +88,15 @@ export const recentMatch: MatchModule<RecentSpec> = {
     t += s.dest ? ' --rdest' : ' --rsource';
     return t;
   },
+  print(s) {
+    let t = `${s.invert ? ' !' : ''} recent: ${s.op === 'rcheck' ? 'CHECK' : s.op.toUpperCase()}`;
+    if (s.seconds) t += ` seconds: ${s.seconds}`;
+    if (s.reap) t += ' reap';
+    if (s.hitcount) t += ` hit_count: ${s.hitcount}`;
+    if (s.rttl) t += ' TTL-Match';
+    t += ` name: ${s.name} side: ${s.dest ? 'dest' : 'source'} mask: ${formatIpv4(s.mask)}`;
+    return t;
+  },
   compile(s, env) {
     const { op, seconds, reap, hitcount, rttl, name, mask, dest, invert } = s;
     return (c) => {

@@ -32,6 +32,7 @@ export const setMatch: MatchModule<SetSpec> = {
     if (s.name === '') param('You must specify `--match-set\' with proper arguments');
   },
   save: (s) => `${s.invert ? ' !' : ''} --match-set ${s.name} ${s.dirs.map((d) => (d ? 'src' : 'dst')).join(',')}${s.returnNomatch ? ' --return-nomatch' : ''}`,
+  print: (s) => `${s.invert ? ' !' : ''} match-set ${s.name} ${s.dirs.map((d) => (d ? 'src' : 'dst')).join(',')}${s.returnNomatch ? ' return-nomatch' : ''}`,
   compile(s, env) {
     const ref = env.sets.ref(s.name);
     if (!ref) param(`Set ${s.name} doesn't exist.\n`);

@@ -70,6 +70,10 @@ export const statisticMatch: MatchModule<StatSpec> = {
     if (s.mode === 'random') return ` --mode random${s.invert ? ' !' : ''} --probability ${formatProbability(s.prob)}`;
     return ` --mode nth${s.invert ? ' !' : ''} --every ${s.every + 1} --packet ${s.packet}`;
   },
+  print(s) {
+    if (s.mode === 'random') return ` statistic mode random${s.invert ? ' !' : ''} probability ${formatProbability(s.prob)}`;
+    return ` statistic mode nth${s.invert ? ' !' : ''} every ${s.every + 1}${s.packet ? ` packet ${s.packet}` : ''}`;
+  },
   compile(s) {
     const invert = s.invert;
     if (s.mode === 'random') {

@@ -95,6 +95,12 @@ export const tcpMatch: MatchModule<TcpSpec> = {
     if (s.flagMask !== 0 || s.flagInv) t += `${s.flagInv ? ' !' : ''} --tcp-flags ${saveFlags(s.flagMask)} ${saveFlags(s.flagCmp)}`;
     return t;
   },
+  print(s) {
+    let t = ' tcp';
+    t += printPorts('spt', s.spts, s.sInv) + printPorts('dpt', s.dpts, s.dInv);
+    if (s.flagMask !== 0 || s.flagInv) t += ` flags:${s.flagInv ? '!' : ''}0x${hex2(s.flagMask)}/0x${hex2(s.flagCmp)}`;
+    return t;
+  },
   compile(s) {
     const { spts, dpts, sInv, dInv, flagMask, flagCmp, flagInv } = s;
     const anyS = spts[0] === 0 && spts[1] === 65535 && !sInv;
@@ -150,6 +156,7 @@ export const udpMatch: MatchModule<UdpSpec> = {
     if (s.dpts[0] !== 0 || s.dpts[1] !== 65535) t += `${s.dInv ? ' !' : ''} --dport ${savePortRange(s.dpts)}`;
     return t;
   },
+  print: (s) => ` udp${printPorts('spt', s.spts, s.sInv)}${printPorts('dpt', s.dpts, s.dInv)}`,
   compile(s) {
     const { spts, dpts, sInv, dInv } = s;
     return (c) => {
@@ -160,6 +167,17 @@ export const udpMatch: MatchModule<UdpSpec> = {
     };
   },
 };
+
+/** libxt_tcp print_ports: `spt:80`, `spts:1:2`, `dpt:!80`; nothing for the full range. */
+function printPorts(name: string, r: PortRange, inv: boolean): string {
+  if (r[0] === 0 && r[1] === 65535 && !inv) return '';
+  const bang = inv ? '!' : '';
+  return r[0] === r[1] ? ` ${name}:${bang}${r[0]}` : ` ${name}s:${bang}${r[0]}:${r[1]}`;
+}
+
+function hex2(v: number): string {
+  return v.toString(16).toUpperCase().padStart(2, '0');
+}
 
 /** The kernel's tcp_mt_check / udp_mt_check: the rule's -p must be that protocol, not inverted. */
 function protoCheck(pc: ParseCtx, proto: number): void {

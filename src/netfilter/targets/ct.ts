@@ -17,6 +17,7 @@ function notrack(name: 'CT' | 'NOTRACK'): TargetModule<{ notrack: boolean }> {
       if (pc.table !== 'raw') throw new CommitError('', `RULE_APPEND failed (Invalid argument): rule in chain ${pc.chain}`);
     },
     save: () => (name === 'CT' ? ' --notrack' : ''),
+    print: () => (name === 'CT' ? ' CT notrack' : ' NOTRACK'),
     compile() {
       return (c) => {
         c.packet.ct = UNTRACKED;

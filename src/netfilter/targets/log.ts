@@ -81,6 +81,7 @@ export const logTarget: TargetModule<LogSpec> = {
     for (const f of ['log-tcp-sequence', 'log-tcp-options', 'log-ip-options', 'log-uid', 'log-macdecode']) if (s.flags.includes(f)) t += ` --${f}`;
     return t;
   },
+  print: (s) => ` LOG flags 0 level ${s.level}${s.prefix !== undefined ? ` prefix "${s.prefix}"` : ''}`,
   compile(s, env) {
     const prefix = s.prefix ?? '';
     return (c) => {

@@ -42,6 +42,14 @@ export const markTarget: TargetModule<MarkSpec> = {
     if (!s.set) param('MARK target: Parameter --set/and/or/xor-mark is required');
   },
   save: (s) => ` --set-xmark ${hex(s.value)}/${hex(s.mask)}`,
+  print(s) {
+    // mark_tg_print: the shortest description of (mark & ~mask) ^ value.
+    if (s.value === 0) return ` MARK and ${hex(~s.mask >>> 0)}`;
+    if (s.value === s.mask) return ` MARK or ${hex(s.value)}`;
+    if (s.mask === 0) return ` MARK xor ${hex(s.value)}`;
+    if (s.mask === 0xffffffff) return ` MARK set ${hex(s.value)}`;
+    return ` MARK xset ${hex(s.value)}/${hex(s.mask)}`;
+  },
   compile(s) {
     const notMask = ~s.mask >>> 0;
     const value = s.value;

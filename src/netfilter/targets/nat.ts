@@ -85,6 +85,13 @@ function natTarget(name: 'DNAT' | 'SNAT', opt: 'to-destination' | 'to-source', m
       if (!s.range) param(`${name}: option "--${opt}" must be specified\n`);
       natCheck(pc, name, chains);
     },
+    print(s) {
+      let t = ` to:${saveRange(s.range!)}`;
+      if (s.random) t += ' random';
+      if (s.randomFully) t += ' random-fully';
+      if (s.persistent) t += ' persistent';
+      return t;
+    },
     save(s) {
       let t = ` --${opt} ${saveRange(s.range!)}`;
       if (s.random) t += ' --random';
@@ -122,6 +129,13 @@ export const masqueradeTarget: TargetModule<NatSpec> = {
   final(_s, pc) {
     natCheck(pc, 'MASQUERADE', ['POSTROUTING']);
   },
+  print(s) {
+    let t = '';
+    if (s.range!.protoSpecified) t += ` masq ports: ${s.range!.minPort}${s.range!.maxPort !== s.range!.minPort ? `-${s.range!.maxPort}` : ''}`;
+    if (s.random) t += ' random';
+    if (s.randomFully) t += ' random-fully';
+    return t;
+  },
   save(s) {
     let t = '';
     if (s.range!.protoSpecified) t += ` --to-ports ${s.range!.minPort}${s.range!.maxPort !== s.range!.minPort ? `-${s.range!.maxPort}` : ''}`;
@@ -148,6 +162,12 @@ export const redirectTarget: TargetModule<NatSpec> = {
   options: { 'to-ports': true, random: false },
   final(_s, pc) {
     natCheck(pc, 'REDIRECT', ['PREROUTING', 'OUTPUT']);
+  },
+  print(s) {
+    let t = '';
+    if (s.range!.protoSpecified) t += ` redir ports ${s.range!.minPort}${s.range!.maxPort !== s.range!.minPort ? `-${s.range!.maxPort}` : ''}`;
+    if (s.random) t += ' random';
+    return t;
   },
   compile(s, env) {
     const base = withFlags(s);

@@ -34,6 +34,7 @@ export const rejectTarget: TargetModule<{ with: string }> = {
     if (s.with === 'tcp-reset' && (pc.proto !== IPPROTO_TCP || pc.protoInvert)) bad();
   },
   save: (s) => ` --reject-with ${s.with}`,
+  print: (s) => ` reject-with ${s.with}`,
   compile(s, env) {
     const how = s.with;
     return (c) => {
