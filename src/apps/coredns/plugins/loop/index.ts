@@ -36,8 +36,8 @@ export class LoopHandler implements Handler {
   }
 }
 
-/** `qname(zone)`: two decimal 63-bit random labels under the zone. */
+/** `qname(zone)`: two labels, each the decimal of a random integer in [0, 2^62), under the zone. */
 export function probeName(zone: string, u32: () => number): string {
-  const r63 = (): string => ((BigInt(u32() & 0x7fffffff) << 32n) | BigInt(u32())).toString();
-  return zone === '.' ? `${r63()}.${r63()}.` : `${r63()}.${r63()}.${zone}`;
+  const r62 = (): string => ((BigInt(u32() & 0x3fffffff) << 32n) | BigInt(u32())).toString();
+  return zone === '.' ? `${r62()}.${r62()}.` : `${r62()}.${r62()}.${zone}`;
 }
