@@ -5,6 +5,7 @@ import { readCluster } from './cluster-doc.js';
 import { ScenarioError, type Diagnostic } from './error.js';
 import { FieldReader } from './fields.js';
 import { readManifests, type Manifest } from './manifests.js';
+import { applyOverrides } from './overrides.js';
 import { parseYamlText, readScenarioPath, type SourceDoc } from './source.js';
 
 /** A loaded, checked scenario: the Cluster, every manifest, and the warnings found. */
@@ -14,12 +15,13 @@ export interface Scenario {
   readonly warnings: readonly Diagnostic[];
 }
 
-export function loadScenarioFile(path: string): Scenario {
-  return checkScenario(readScenarioPath(path));
+/** Loads a scenario file or folder; `sets` are `--set path=value` overrides. */
+export function loadScenarioFile(path: string, sets: readonly string[] = []): Scenario {
+  return checkScenario(applyOverrides(readScenarioPath(path), sets));
 }
 
-export function loadScenarioText(file: string, text: string): Scenario {
-  return checkScenario(parseYamlText(file, text));
+export function loadScenarioText(file: string, text: string, sets: readonly string[] = []): Scenario {
+  return checkScenario(applyOverrides(parseYamlText(file, text), sets));
 }
 
 /** Reads every document, then checks what spans documents. Throws ScenarioError on errors. */

@@ -1,0 +1,98 @@
+#!/usr/bin/env node
+// The kubewire command. The only module that touches `process`: it parses arguments, runs a
+// command and maps its outcome to the exit code (0 done/delivered, 1 not delivered, 2 bad input).
+import { Command, CommanderError } from 'commander';
+import { ScenarioError } from '../scenario/error.js';
+import { EXIT_BAD_INPUT, InputError } from './errors.js';
+import { looksLikeScenario, runtimeFor } from './scenario-arg.js';
+import { show } from './show.js';
+import { runCommand, traceCommand, type TraceCliOptions } from './trace-cli.js';
+
+const collect = (v: string, prev: string[]): string[] => [...prev, v];
+const out = (s: string): void => void process.stdout.write(s);
+
+const program = new Command();
+program
+  .name('kubewire')
+  .description('Packet-level emulator of the Kubernetes dataplane')
+  .version('0.1.0')
+  .exitOverride()
+  .showHelpAfterError()
+  .configureOutput({ writeErr: (s: string) => void process.stderr.write(s) });
+
+program
+  .command('show')
+  .description("a node's, pod's or host's state in the real tool's format")
+  .argument('[scenario]', 'scenario file or folder (default: the built-in seed cluster)')
+  .argument('<target>', 'node name or IP, pod/NS/NAME, pod IP, host/NAME')
+  .argument('<what...>', 'ip addr | ip -d link | ip route [show table local] | ip neigh | bridge fdb | cat /etc/resolv.conf | sysctl KEY')
+  .option('--set <path=value>', 'override a scenario field (repeatable)', collect, [])
+  .allowUnknownOption()
+  .action((a: string | undefined, b: string, rest: string[], opts: { set: string[] }) => {
+    // The scenario is optional and comes first: tell it from the target by its shape.
+    let scenario: string | undefined = a;
+    let target = b;
+    let what = rest;
+    if (!looksLikeScenario(a)) {
+      scenario = undefined;
+      target = a!;
+      what = [b, ...rest];
+    }
+    out(show(runtimeFor(scenario, opts.set), target, what));
+  });
+
+const traceOpts = (c: Command): Command =>
+  c
+    .option('--pcap <file>', 'write every frame on the way as pcapng')
+    .option('--json', 'print the trace as JSON (docs/trace-json.md)')
+    .option('--set <path=value>', 'override a scenario field (repeatable)', collect, []);
+
+traceOpts(
+  program
+    .command('trace')
+    .description('send one exchange and print every hop of the request and the reply')
+    .argument('[scenario]', 'scenario file or folder (default: the built-in seed cluster)')
+    .requiredOption('--from <endpoint>', 'pod/NS/NAME, node/NAME, host/NAME or an IP')
+    .requiredOption('--to <endpoint>', 'IP, IP:PORT, svc/NS/NAME:PORT, pod/NS/NAME:PORT')
+    .option('--proto <proto>', 'tcp | udp | icmp', 'tcp'),
+).action((scenario: string | undefined, opts: TraceCliOptions) => {
+  process.exitCode = traceCommand(scenario, opts, out);
+});
+
+traceOpts(
+  program
+    .command('run')
+    .description("send the scenario's traffic list; one summary line per flow and its path")
+    .argument('[scenario]', 'scenario file or folder (default: the built-in seed cluster)'),
+).action((scenario: string | undefined, opts: Omit<TraceCliOptions, 'from' | 'to' | 'proto'>) => {
+  process.exitCode = runCommand(scenario, opts, out);
+});
+
+const pending: [string, string, string][] = [
+  ['dig', 'a DNS lookup from a pod through the dataplane', 'CoreDNS wired into the cluster (issue 8)'],
+  ['bench', 'iptables vs ipvs lookup cost as Services grow', 'the benchmark driver (issue 10)'],
+  ['kernel', '(root) the same cluster in real network namespaces', 'real-kernel mode (issue 11)'],
+];
+for (const [name, description, needs] of pending) {
+  program
+    .command(name)
+    .description(`${description} [not in this build]`)
+    .allowUnknownOption()
+    .allowExcessArguments()
+    .action(() => {
+      throw new InputError(`kubewire ${name}: not available in this build: it needs ${needs}`);
+    });
+}
+
+try {
+  await program.parseAsync(process.argv.slice(2), { from: 'user' });
+} catch (e) {
+  if (e instanceof CommanderError) {
+    process.exitCode = e.exitCode === 0 ? 0 : EXIT_BAD_INPUT;
+  } else if (e instanceof InputError || e instanceof ScenarioError) {
+    process.stderr.write(`${e.message}\n`);
+    process.exitCode = EXIT_BAD_INPUT;
+  } else {
+    throw e;
+  }
+}

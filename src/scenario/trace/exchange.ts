@@ -1,0 +1,131 @@
+import type { CaptureSink, Direction } from '../../pcap/capture.js';
+import { captureNetns } from '../../linux/capture.js';
+import type { TraceEventBase, TraceSink } from '../../sim/trace.js';
+import { formatIpv4, parseIpv4, tryParseIpv4, type Ipv4Addr } from '../../wire/ipv4-address.js';
+import { EndpointError, resolvePlace, type Place } from '../endpoints.js';
+import type { Runtime } from '../runtime.js';
+
+export type Proto = 'tcp' | 'udp' | 'icmp';
+
+/** Where an exchange goes: an address and (for tcp/udp) a port, and how the user named it. */
+export interface Target {
+  readonly label: string;
+  readonly ip: Ipv4Addr;
+  readonly port: number | undefined;
+}
+
+/** One entry of what happened, in order: a frame seen on a device, or a decision. */
+export type Step =
+  | { readonly type: 'frame'; readonly time: number; readonly iface: string; readonly node: string; readonly netns: string; readonly dev: string; readonly direction: Direction; readonly bytes: Uint8Array }
+  | { readonly type: 'event'; readonly event: TraceEventBase };
+
+export interface ExchangeResult {
+  readonly from: Place;
+  readonly to: Target;
+  readonly proto: Proto;
+  readonly delivered: boolean;
+  /** Why not delivered, in errno or kernel words (ECONNREFUSED, timed out, ICMP ...). */
+  readonly reason: string | null;
+  /** What the far end answered (text), when it did. */
+  readonly response: string | null;
+  readonly steps: readonly Step[];
+}
+
+const dec = new TextDecoder();
+const enc = new TextEncoder();
+
+/**
+ * Resolves `--to`: an IP or IP:PORT, `svc/NS/NAME:PORT` (the Service's ClusterIP),
+ * `pod/NS/NAME:PORT`, `node/NAME:PORT`, `host/NAME:PORT`.
+ */
+export function resolveTarget(rt: Runtime, text: string): Target {
+  const m = /^(.*?)(?::(\d+))?$/.exec(text)!;
+  const what = m[1]!;
+  const port = m[2] !== undefined ? Number(m[2]) : undefined;
+  if (port !== undefined && !(port >= 1 && port <= 65535)) throw new EndpointError(`"${text}": port ${port} is out of range`);
+  const ip = tryParseIpv4(what);
+  if (ip !== undefined) return { label: text, ip, port };
+  if (what.startsWith('svc/')) {
+    const [, ns, name] = what.split('/');
+    const svc = rt.state.services.find((s) => s.metadata.namespace === ns && s.metadata.name === name);
+    if (!svc) throw new EndpointError(`no Service ${ns}/${name}`);
+    const cip = svc.spec.clusterIP;
+    if (!cip || cip === 'None') throw new EndpointError(`Service ${ns}/${name} has no ClusterIP (headless or ExternalName)`);
+    return { label: text, ip: parseIpv4(cip), port: port ?? svc.spec.ports?.[0]?.port };
+  }
+  if (/^(pod|node|host)\//.test(what)) {
+    const p = resolvePlace(rt, what);
+    return { label: text, ip: parseIpv4(p.ip), port };
+  }
+  throw new EndpointError(`"${text}": expected IP[:PORT], svc/NS/NAME[:PORT], pod/NS/NAME:PORT, node/NAME:PORT or host/NAME:PORT`);
+}
+
+/** Records decisions and frames into one ordered list (both happen in event order). */
+class Recorder implements TraceSink<TraceEventBase>, CaptureSink {
+  readonly steps: Step[] = [];
+  record(event: TraceEventBase): void {
+    this.steps.push({ type: 'event', event });
+  }
+  frame(iface: string, time: number, bytes: Uint8Array, direction: Direction): void {
+    const [node = '', netns = '', ...dev] = iface.split('/');
+    this.steps.push({ type: 'frame', time, iface, node, netns, dev: dev.join('/'), direction, bytes: bytes.slice() });
+  }
+}
+
+export interface ExchangeOptions {
+  /** Also write every frame here (the --pcap writer). */
+  readonly capture?: CaptureSink;
+  /** How long to wait for an answer, simulated ns (TCP gives up on a SYN after ~127 s). */
+  readonly timeout?: number;
+}
+
+/**
+ * Sends one exchange and records everything: TCP is a handshake, one request and its
+ * response, and the close; UDP one datagram and its answer; ICMP one echo request and reply.
+ */
+export function runExchange(rt: Runtime, from: Place, to: Target, proto: Proto, opts: ExchangeOptions = {}): ExchangeResult {
+  const w = rt.world;
+  const rec = new Recorder();
+  const tee: CaptureSink = opts.capture ? { frame: (i, t, b, d, c) => (rec.frame(i, t, b, d), opts.capture!.frame(i, t, b, d, c)) } : rec;
+  for (const ns of w.allNetns()) captureNetns(ns, tee);
+  w.trace = rec;
+  let delivered = false;
+  let reason: string | null = null;
+  let response: string | null = null;
+  const done = (ok: boolean, why: string | null, text: string | null): void => {
+    if (delivered || reason !== null) return;
+    delivered = ok;
+    reason = why;
+    response = text;
+  };
+  if ((proto === 'tcp' || proto === 'udp') && to.port === undefined) throw new EndpointError(`--to ${to.label}: ${proto} needs a port`);
+  if (proto === 'tcp') {
+    let got = '';
+    from.sockets.tcpConnect(to.ip, to.port!, {
+      onConnect: (s) => s.write(enc.encode(`kubewire trace from ${from.label}\n`)),
+      onData: (_s, d) => void (got += dec.decode(d)),
+      onEnd: (s) => {
+        s.close();
+        done(got.length > 0, got.length > 0 ? null : 'connection closed without an answer', got || null);
+      },
+      onError: (_s, errno) => done(false, errno, null),
+      onClose: (_s, errno) => done(got.length > 0 && errno === null, errno, got || null),
+    });
+  } else if (proto === 'udp') {
+    const u = from.sockets.udp();
+    u.connect(to.ip, to.port!);
+    u.onMessage = (d) => done(true, null, dec.decode(d));
+    u.onError = (errno: string) => done(false, errno, null);
+    u.send(enc.encode(`kubewire trace from ${from.label}\n`));
+  } else {
+    const p = from.sockets.ping();
+    p.onReply = () => done(true, null, null);
+    p.onError = (e) => done(false, `ICMP type ${e.type} code ${e.code} from ${formatIpv4(e.from)}`, null);
+    p.send(to.ip);
+  }
+  w.run(opts.timeout ?? 130e9);
+  w.trace = null;
+  if (!delivered && reason === null) reason = 'timed out';
+  return { from, to, proto, delivered, reason, response, steps: rec.steps };
+}
+

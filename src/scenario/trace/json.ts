@@ -1,0 +1,49 @@
+import { TcpdumpPrinter } from '../../pcap/tcpdump.js';
+import type { TraceEventBase } from '../../sim/trace.js';
+import { formatIpv4 } from '../../wire/ipv4-address.js';
+import type { ExchangeResult } from './exchange.js';
+
+/** An event as plain JSON: scalar fields kept, model objects (services, conns) left out. */
+function plain(e: TraceEventBase): Record<string, unknown> {
+  const o: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(e)) if (v === null || typeof v !== 'object') o[k] = v;
+  return o;
+}
+
+/** The `--json` form of a trace; its schema is docs/trace-json.md. */
+export function traceJson(r: ExchangeResult): Record<string, unknown> {
+  const tcpdump = new TcpdumpPrinter();
+  const devices: Record<string, unknown>[] = [];
+  const decisions: Record<string, unknown>[] = [];
+  for (const st of r.steps) {
+    if (st.type === 'frame') {
+      devices.push({ time: st.time, node: st.node, netns: st.netns, dev: st.dev, direction: st.direction, length: st.bytes.length, summary: tcpdump.frame(st.bytes) });
+    } else if (st.event.kind !== 'linux.rcv' && st.event.kind !== 'linux.xmit') {
+      decisions.push(plain(st.event));
+    }
+  }
+  const nat = decisions.filter((d) => d.kind === 'nf.nat' || d.kind === 'ipvs.nat');
+  // The chosen backend: the first DNAT binding or IPVS destination decided on the way.
+  let backend: string | null = null;
+  for (const d of decisions) {
+    if (d.kind === 'nf.nat' && d.manip === 'DNAT' && d.how === 'binding') backend = String(d.to);
+    if (backend) break;
+  }
+  if (!backend) {
+    const s = r.steps.find((x) => x.type === 'event' && x.event.kind === 'ipvs.schedule');
+    const dest = s && s.type === 'event' ? (s.event as unknown as { dest?: { addr?: number; port?: number } | null }).dest : null;
+    if (dest && dest.addr !== undefined) backend = `${formatIpv4(dest.addr)}:${dest.port}`;
+  }
+  return {
+    from: { label: r.from.label, ip: r.from.ip, node: r.from.machine.name, netns: r.from.netns.netns },
+    to: { label: r.to.label, ip: formatIpv4(r.to.ip), port: r.to.port ?? null },
+    proto: r.proto,
+    verdict: r.delivered ? 'delivered' : 'not-delivered',
+    reason: r.reason,
+    response: r.response,
+    backend,
+    devices,
+    decisions,
+    nat,
+  };
+}
