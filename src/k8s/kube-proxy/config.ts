@@ -222,3 +222,12 @@ export function conntrackSysctls(config: KubeProxyConfig, numCPU: number): { sys
   if (udpStream > 0) out.push({ name: 'net/netfilter/nf_conntrack_udp_timeout_stream', value: udpStream });
   return { sysctls: out, hashsize };
 }
+
+/**
+ * nodePortAddresses as the proxier receives it: the special value "primary" (1.29+) is
+ * replaced by the node's primary IPs as /32 (cmd/kube-proxy does this before creating the
+ * proxier).
+ */
+export function effectiveNodePortAddresses(config: KubeProxyConfig, nodeIP: string): string[] {
+  return config.nodePortAddresses.flatMap((a) => (a === 'primary' ? (nodeIP === '' ? [] : [`${nodeIP}/32`]) : [a]));
+}

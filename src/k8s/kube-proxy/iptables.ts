@@ -13,7 +13,7 @@
 import type { EndpointSlice, Service } from '../api/types.js';
 import type { IptablesBackend, TableName } from './backend.js';
 import { isServiceChainName } from './chain-names.js';
-import { masqueradeMark as markString, type KubeProxyConfig, type SysctlSetting, kubeProxyConfig, parseDurationNs } from './config.js';
+import { masqueradeMark as markString, type KubeProxyConfig, type SysctlSetting, effectiveNodePortAddresses, kubeProxyConfig, parseDurationNs } from './config.js';
 import { EndpointsTracker, type EndpointInfo } from './endpoints.js';
 import { cidrString, contains, ipString, isLoopback, parseCidrSloppy, parseIpv4Sloppy } from './ip.js';
 import { externallyAccessible, ServiceTracker, usesClusterEndpoints, usesLocalEndpoints, type ServicePortInfo } from './service-port.js';
@@ -264,7 +264,7 @@ export class IptablesProxier {
     this.endpoints = new EndpointsTracker({ nodeName: opts.nodeName });
     this.masqueradeMark = opts.masqueradeMark ?? markString(this.config.masqueradeBit);
     this.localDetector = opts.localDetector !== undefined ? opts.localDetector : localDetectorFor(this.config, opts.nodePodCIDR);
-    this.nodePortAddresses = new NodePortAddresses(this.config.nodePortAddresses);
+    this.nodePortAddresses = new NodePortAddresses(effectiveNodePortAddresses(this.config, opts.nodeIP));
     // NewProxier: localhost NodePorts only if nodePortAddresses can include 127.0.0.0/8.
     this.localhostNodePorts = this.config.localhostNodePorts && this.nodePortAddresses.containsIPv4Loopback;
     if (this.localhostNodePorts) this.sysctls.push({ name: 'net/ipv4/conf/all/route_localnet', value: 1 });

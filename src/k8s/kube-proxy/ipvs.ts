@@ -12,7 +12,7 @@
  */
 import type { EndpointSlice, Protocol, Service } from '../api/types.js';
 import type { IptablesBackend, TableName } from './backend.js';
-import { masqueradeMark as markString, type KubeProxyConfig, type SysctlSetting, kubeProxyConfig } from './config.js';
+import { masqueradeMark as markString, type KubeProxyConfig, type SysctlSetting, effectiveNodePortAddresses, kubeProxyConfig } from './config.js';
 import { EndpointsTracker } from './endpoints.js';
 import { cidrString, contains, ipString, isLoopback, parseCidrSloppy, parseIpv4Sloppy } from './ip.js';
 import { localDetectorFor, NodePortAddresses, type LocalDetector } from './iptables.js';
@@ -331,7 +331,7 @@ export class IpvsProxier {
     this.scheduler = this.config.ipvs.scheduler === '' ? 'rr' : this.config.ipvs.scheduler;
     this.masqueradeMark = opts.masqueradeMark ?? markString(this.config.masqueradeBit);
     this.localDetector = opts.localDetector !== undefined ? opts.localDetector : localDetectorFor(this.config, opts.nodePodCIDR);
-    this.nodePortAddresses = new NodePortAddresses(this.config.nodePortAddresses);
+    this.nodePortAddresses = new NodePortAddresses(effectiveNodePortAddresses(this.config, opts.nodeIP));
     this.ipvs = opts.ipvs ?? new MemoryIpvs();
     this.nodeIPAddr = parseIpv4Sloppy(opts.nodeIP);
     // NewProxier's sysctls, in its order.

@@ -175,3 +175,21 @@ describe('local traffic detectors (detect-local-mode)', () => {
     expect(masqRule({})).toEqual([]);
   });
 });
+
+describe('nodePortAddresses: primary', () => {
+  it('"primary" means the node IP only', () => {
+    const fp = new IptablesProxier({
+      nodeName: 'n',
+      nodeIP: '192.168.0.2',
+      config: kubeProxyConfig({ clusterCIDR: '10.0.0.0/8', nodePortAddresses: ['primary'] }),
+      backend: new MemoryIptables(false),
+      masqueradeMark: '0x4000',
+      interfaceAddrs: ['127.0.0.1/8', '192.168.0.2/24', '192.168.1.2/24'],
+    });
+    const tail = fp.syncProxyRules().restoreText.split('\n').filter((l) => l.includes('must be the last rule'));
+    expect(tail).toEqual(['-A KUBE-SERVICES -m comment --comment "kubernetes service nodeports; NOTE: this must be the last rule in this chain" -d 192.168.0.2 -j KUBE-NODEPORTS']);
+    // nodePortAddresses without loopback disables localhost NodePorts (and KUBE-FIREWALL).
+    expect(fp.localhostNodePorts).toBe(false);
+    expect(fp.sysctls).toEqual([]);
+  });
+});
