@@ -5,6 +5,7 @@ import { IngressNginx } from '../../../src/apps/ingress/nginx.js';
 import { buildConfiguration, type IngressInputs } from '../../../src/apps/ingress/model.js';
 import { INGRESS_NGINX_DEFAULTS } from '../../../src/apps/ingress/options.js';
 import { startEchoServer } from '../../../src/apps/http/echo.js';
+import { startDefaultBackend } from '../../../src/apps/http/default-backend.js';
 import { curl, parseHttpUrl, type CurlResult, type CurlOptions } from '../../../src/apps/http/curl.js';
 import { Random } from '../../../src/sim/random.js';
 import { TraceRecorder } from '../../../src/sim/trace.js';
@@ -198,5 +199,25 @@ describe('ingress-nginx routing', () => {
     expect(watch.servers.map((s) => s.hostname)).toContain('demo.example.com');
     const ann = buildConfiguration({ ...i, ingressClasses: [], ingresses: [{ ...i.ingresses[0]!, metadata: { ...i.ingresses[0]!.metadata, annotations: { 'kubernetes.io/ingress.class': 'nginx' } } }] }, INGRESS_NGINX_DEFAULTS);
     expect(ann.servers.map((s) => s.hostname)).toEqual(['_', 'demo.example.com']);
+  });
+
+  it('--default-backend-service sends unmatched requests to that Service (the seed\'s default-http-backend)', async () => {
+    const net = new FakeNet();
+    const pod = net.host(INGRESS_POD);
+    const n = new IngressNginx({ listener: pod.listener, connector: pod.connector, clock: net.clock, rng: new Random(3), trace: null, node: 'n', netns: 'p' }, { defaultBackendService: 'ingress-nginx/default-http-backend' });
+    const i = inputs();
+    n.sync({ ...i, services: [...i.services, service('ingress-nginx', 'default-http-backend', '10.43.0.99', 80, 8080)], endpointSlices: [...i.endpointSlices, slice('ingress-nginx', 'default-http-backend', 8080, ['10.42.4.4'])] });
+    n.start();
+    startDefaultBackend(net.host('10.42.4.4').listener, 8080, net.clock);
+    let r: CurlResult | null = null;
+    curl(net.host(CLIENT).connector, parseIpv4(INGRESS_POD), parseHttpUrl('http://nobody.test/'), (x) => (r = x));
+    net.run();
+    expect(r!.response!.status).toBe(404);
+    expect(text(r!.response!.body)).toBe('default backend - 404');
+    await expect(text(net.flowsTo(`${INGRESS_POD}:80`)[0]!.s2c)).toMatchFileSnapshot('../../golden/ingress/default-http-backend-404.txt');
+    expect(n.decisions[0]!.attempts[0]!.endpoint).toBe('10.42.4.4:8080');
+    // with no endpoint it falls back to the built-in 404 server
+    const cfg = buildConfiguration({ ...i, services: [...i.services, service('ingress-nginx', 'default-http-backend', '10.43.0.99', 80, 8080)] }, { ...INGRESS_NGINX_DEFAULTS, defaultBackendService: 'ingress-nginx/default-http-backend' });
+    expect(cfg.backends.get('upstream-default-backend')!.endpoints).toEqual([{ address: '127.0.0.1', port: 8181, target: null, nodeName: null }]);
   });
 });
