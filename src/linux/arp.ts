@@ -112,7 +112,6 @@ export function arpRcv(netns: Netns, dev: NetDevice, p: PacketBuffer, pktType: n
 function eventNs(netns: Netns, dev: NetDevice, sip: Ipv4Addr, sha: MacAddr): void {
   let n = netns.neigh.lookup(dev, sip);
   if (!n) n = netns.neigh.create(dev, sip);
-  if (n.lladdr === sha && n.state & (NUD_REACHABLE | 0x80 | 0x40)) return;
   netns.neigh.update(n, sha, NUD_STALE, true);
 }
 

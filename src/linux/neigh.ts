@@ -235,23 +235,32 @@ export class NeighTable {
   }
 
   /**
-   * neigh_update from a received ARP packet or from netlink. `override` as
-   * NEIGH_UPDATE_F_OVERRIDE: without it a different address on a connected entry is ignored.
+   * neigh_update. `override` = NEIGH_UPDATE_F_OVERRIDE (a different address may replace a
+   * valid one); `admin` = NEIGH_UPDATE_F_ADMIN (netlink: may touch PERMANENT/NOARP entries, and
+   * a STALE update is taken literally). A STALE update with an unchanged address keeps the
+   * current valid state, as the kernel does for neighbours heard from again.
    */
-  update(n: Neighbour, lladdr: MacAddr | null, state: number, override: boolean): void {
+  update(n: Neighbour, lladdr: MacAddr | null, state: number, override: boolean, admin = false): void {
     const old = n.state;
-    if (old & (NUD_NOARP | NUD_PERMANENT) && !override) return;
-    if (lladdr !== null && n.lladdr !== null && lladdr !== n.lladdr && !override && old & NUD_VALID) return;
+    if (!admin && old & (NUD_NOARP | NUD_PERMANENT)) return;
+    let next = state;
+    if (old & NUD_VALID) {
+      if (lladdr !== null && n.lladdr !== null && lladdr !== n.lladdr && !override) return;
+      if ((lladdr === null || lladdr === n.lladdr) && state === NUD_STALE && !admin) next = old;
+    }
     if (lladdr !== null) n.lladdr = lladdr;
     const now = this.netns.clock.now;
-    if (state & NUD_CONNECTED) n.confirmed = now;
-    this.setState(n, state);
-    if (n.timer) {
-      n.timer.cancelled = true;
-      n.timer = null;
+    if (next & NUD_CONNECTED) n.confirmed = now;
+    n.updated = now;
+    if (next !== old) {
+      if (n.timer) {
+        n.timer.cancelled = true;
+        n.timer = null;
+      }
+      n.state = next;
+      if (next & NUD_REACHABLE) this.arm(n, this.reachableTimeNs);
     }
-    if (state & NUD_REACHABLE) this.arm(n, this.reachableTimeNs);
-    if (state & NUD_VALID && n.queue.length) {
+    if (next & NUD_VALID && n.queue.length) {
       const q = n.queue;
       n.queue = [];
       for (const pkt of q) this.xmit(n, pkt);

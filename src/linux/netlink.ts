@@ -187,7 +187,7 @@ export function neighSet(ns: Netns, s: NeighSpec, replace: boolean): void {
   const existing = ns.neigh.lookup(dev, s.dst);
   if (existing && !replace) throw new NetlinkError('RTNETLINK answers: File exists');
   const n = existing ?? ns.neigh.create(dev, s.dst);
-  ns.neigh.update(n, s.lladdr ?? null, NUD_OF[s.state ?? 'permanent'], true);
+  ns.neigh.update(n, s.lladdr ?? null, NUD_OF[s.state ?? 'permanent'], true, true);
 }
 
 export function neighDel(ns: Netns, dst: Ipv4Addr, devName: string): void {

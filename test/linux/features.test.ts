@@ -268,3 +268,43 @@ describe('skb state across links', () => {
     expect(seen).toEqual([[null, 0]]);
   });
 });
+
+describe('neighbour updates', () => {
+  it('an ARP request from a neighbour in DELAY with the same address leaves it in DELAY; a reply with a new address waits for locktime', async () => {
+    const { arpSend } = await import('../../src/linux/arp.js');
+    const { ipNeigh } = await import('../../src/linux/print/ip-neigh.js');
+    const w = bridgeWithPods();
+    w.ns.get('node')!.sysctl_.set('net.bridge.bridge-nf-call-iptables', '0');
+    const p1 = w.ns.get('p1')!;
+    const p2 = w.ns.get('p2')!;
+    p2.registerProtocol(17, { handler: () => true });
+    // p2 answers p1's ARP (STALE entry for p1), then uses it for nothing yet; make it DELAY by sending.
+    p1.ipOutput(buildUdp({ src: A('10.42.0.2'), dst: A('10.42.0.3') }, { srcPort: 1, dstPort: 2 }));
+    w.run(1e6);
+    p2.ipOutput(buildUdp({ src: A('10.42.0.3'), dst: A('10.42.0.2') }, { srcPort: 2, dstPort: 1 }));
+    w.run(1e6);
+    const mac1 = p1.mustDev('eth0').mac;
+    expect(ipNeigh(p2)).toContain('DELAY');
+    arpSend(p1, p1.mustDev('eth0'), 1, 0xffffffffffff as never, mac1, A('10.42.0.2'), 0 as never, A('10.42.0.3'));
+    w.run(1e6);
+    expect(ipNeigh(p2)).toContain('DELAY');
+    // A reply carrying a different address within a second of the last update is ignored (locktime)...
+    const mac2 = p2.mustDev('eth0').mac;
+    arpSend(p1, p1.mustDev('eth0'), 2, mac2, 0x020000000099 as never, A('10.42.0.2'), mac2, A('10.42.0.3'));
+    w.run(1e6);
+    expect(ipNeigh(p2)).toContain(`lladdr ${formatMacLocal(mac1)} DELAY`);
+    // ...later it is taken, and a unicast reply makes the entry REACHABLE.
+    w.run(1.5e9);
+    arpSend(p1, p1.mustDev('eth0'), 2, mac2, 0x020000000099 as never, A('10.42.0.2'), mac2, A('10.42.0.3'));
+    w.run(1e6);
+    expect(ipNeigh(p2)).toBe('10.42.0.2 dev eth0 lladdr 02:00:00:00:00:99 REACHABLE \n');
+    // A request addressed to us always overrides (neigh_event_ns): new address, STALE.
+    arpSend(p1, p1.mustDev('eth0'), 1, 0xffffffffffff as never, mac1, A('10.42.0.2'), 0 as never, A('10.42.0.3'));
+    w.run(1e6);
+    expect(ipNeigh(p2)).toBe(`10.42.0.2 dev eth0 lladdr ${formatMacLocal(mac1)} STALE \n`);
+  });
+});
+
+function formatMacLocal(m: number): string {
+  return [40, 32, 24, 16, 8, 0].map((s) => (Math.floor(m / 2 ** s) & 255).toString(16).padStart(2, '0')).join(':');
+}
