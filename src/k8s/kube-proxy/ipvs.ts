@@ -119,7 +119,8 @@ export interface IpsetBackend {
 
 export type NetlinkOp =
   | { op: 'ensureDummyDevice'; dev: string }
-  | { op: 'bindAddress' | 'unbindAddress'; addr: string; dev: string };
+  /** `ip addr add ADDR/32 dev kube-ipvs0` (prefix 32 for IPv4, 128 for IPv6) and its removal. */
+  | { op: 'bindAddress' | 'unbindAddress'; addr: string; prefix: number; dev: string };
 
 /** In-memory IPVS table; real servers kept in the order they were added. */
 export class MemoryIpvs implements IpvsBackend {
@@ -444,7 +445,7 @@ export class IpvsProxier {
         ipvsOps.push({ op: 'updateVirtualServer', vs });
       }
       if (bindAddr && !alreadyBound.has(vs.address)) {
-        if (!nl.ensureAddressBind(vs.address, KUBE_IPVS_DEVICE)) netlinkOps.push({ op: 'bindAddress', addr: vs.address, dev: KUBE_IPVS_DEVICE });
+        if (!nl.ensureAddressBind(vs.address, KUBE_IPVS_DEVICE)) netlinkOps.push({ op: 'bindAddress', addr: vs.address, prefix: 32, dev: KUBE_IPVS_DEVICE });
       }
     };
 
@@ -605,7 +606,7 @@ export class IpvsProxier {
 
     for (const a of [...alreadyBound].filter((x) => !activeBindAddrs.has(x)).sort()) {
       nl.unbindAddress(a, KUBE_IPVS_DEVICE);
-      netlinkOps.push({ op: 'unbindAddress', addr: a, dev: KUBE_IPVS_DEVICE });
+      netlinkOps.push({ op: 'unbindAddress', addr: a, prefix: 32, dev: KUBE_IPVS_DEVICE });
     }
     // cleanLegacyService: delete virtual servers this sync did not keep (excludeCIDRs spared).
     const exclude = this.config.ipvs.excludeCIDRs.map((c) => parseCidrSloppy(c)).filter((c) => c !== undefined);

@@ -53,7 +53,7 @@ describe('ipvs mode: seed backend-service', () => {
     const r = fp.syncProxyRules();
     expect(r.netlinkOps).toEqual([
       { op: 'ensureDummyDevice', dev: 'kube-ipvs0' },
-      { op: 'bindAddress', addr: '10.43.199.15', dev: 'kube-ipvs0' },
+      { op: 'bindAddress', addr: '10.43.199.15', prefix: 32, dev: 'kube-ipvs0' },
     ]);
     expect(nl.getLocalAddresses('kube-ipvs0')).toEqual(['10.43.199.15']);
     expect([...r.ipsets.get('KUBE-IPVS-IPS')!]).toEqual(['10.43.199.15']);
@@ -119,7 +119,7 @@ describe('ipvs mode: seed backend-service', () => {
     fp.onServiceDelete(services[0]!);
     const r = fp.syncProxyRules();
     expect(r.virtualServers).toEqual([]);
-    expect(r.netlinkOps).toEqual([{ op: 'unbindAddress', addr: '10.43.199.15', dev: 'kube-ipvs0' }]);
+    expect(r.netlinkOps).toEqual([{ op: 'unbindAddress', addr: '10.43.199.15', prefix: 32, dev: 'kube-ipvs0' }]);
     expect(nl.getLocalAddresses('kube-ipvs0')).toEqual([]);
     expect(r.ipsetOps).toEqual([
       { op: 'del', set: 'KUBE-CLUSTER-IP', entry: '10.43.199.15,tcp:18888' },
