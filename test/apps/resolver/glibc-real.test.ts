@@ -1,0 +1,99 @@
+// The stub resolver model against the real glibc of this machine: `getent ahosts NAME`
+// (getaddrinfo AF_UNSPEC) in a test network namespace whose resolv.conf is the seed pod's,
+// talking to kubewire's CoreDNS on 127.0.0.1:53. The names, types, their order and the
+// socket (source port) grouping glibc uses must be what StubResolver sends.
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { promisify } from 'node:util';
+import { execFile } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Random } from '../../../src/sim/random.js';
+import { parseResolvConf } from '../../../src/apps/resolver/resolvconf.js';
+import { StubResolver, type LookupResult } from '../../../src/apps/resolver/stub.js';
+import { missing } from '../../helpers/tools.js';
+import { makeWorld, podNet } from '../coredns/fixture.js';
+
+const run = promisify(execFile);
+const why = missing({ tools: ['ip', 'getent', 'npx'], root: true });
+const NS = `kwt-dns-${process.pid}`;
+const RESOLV = 'nameserver 127.0.0.1\nsearch k8s.svc.cluster.local svc.cluster.local cluster.local\noptions ndots:5\n';
+
+interface Seen {
+  proto: string;
+  port: number;
+  id: number;
+  name: string;
+  type: string;
+}
+
+describe.skipIf(why !== null)('glibc getaddrinfo matches StubResolver', () => {
+  let server: ChildProcess | null = null;
+  const seen: Seen[] = [];
+  beforeAll(async () => {
+    execFileSync('ip', ['netns', 'add', NS]);
+    execFileSync('ip', ['-n', NS, 'link', 'set', 'lo', 'up']);
+    mkdirSync(`/etc/netns/${NS}`, { recursive: true });
+    writeFileSync(`/etc/netns/${NS}/resolv.conf`, RESOLV);
+    server = spawn('ip', ['netns', 'exec', NS, 'npx', 'tsx', 'test/apps/resolver/netns-dns-server.ts'], { stdio: ['ignore', 'pipe', 'inherit'], detached: true });
+    await new Promise<void>((resolve, reject) => {
+      let buf = '';
+      server!.stdout!.on('data', (d: Buffer) => {
+        buf += d.toString();
+        let i: number;
+        while ((i = buf.indexOf('\n')) >= 0) {
+          const line = buf.slice(0, i);
+          buf = buf.slice(i + 1);
+          if (line === 'ready') resolve();
+          else if (line.startsWith('{')) seen.push(JSON.parse(line) as Seen);
+        }
+      });
+      server!.on('exit', (c) => reject(new Error(`server exited ${c}`)));
+    });
+  }, 60_000);
+  afterAll(() => {
+    if (server?.pid) {
+      try {
+        process.kill(-server.pid, 'SIGTERM');
+      } catch {
+        // already gone
+      }
+    }
+    try {
+      execFileSync('ip', ['netns', 'del', NS]);
+    } catch {
+      // not created
+    }
+    rmSync(`/etc/netns/${NS}`, { recursive: true, force: true });
+  });
+
+  function model(name: string): LookupResult {
+    const w = makeWorld();
+    const r = new StubResolver(podNet(w), w.eq, new Random(1), parseResolvConf(RESOLV.replace('127.0.0.1', '10.43.0.10')), 'glibc');
+    let out: LookupResult | null = null;
+    r.getaddrinfo(name, 'unspec', (x) => (out = x));
+    w.eq.run();
+    return out!;
+  }
+
+  for (const name of ['backend-service', 'xxx.com', 'clickhouse-1-1-0.clickhouse-service.clickhouse', 'nothere.example.com', 'xxx.com.']) {
+    it(name, async () => {
+      seen.length = 0;
+      let out = '';
+      try {
+        out = (await run('ip', ['netns', 'exec', NS, 'getent', 'ahosts', name])).stdout;
+      } catch (e) {
+        out = (e as { stdout?: string }).stdout ?? '';
+      }
+      const m = model(name);
+      expect(seen.length).toBeGreaterThan(1);
+      const sends = m.events.filter((e) => e.kind === 'send');
+      expect(seen.map((s) => `${s.name} ${s.type}`)).toEqual(sends.map((s) => `${s.name} ${s.type}`));
+      // the same socket grouping: one source port per search step
+      const group = (xs: { port: number }[]): number[] => xs.map((x) => xs.findIndex((y) => y.port === x.port));
+      expect(group(seen)).toEqual(group(sends.map((s) => ({ port: s.srcPort }))));
+      // and the same addresses
+      const addrs = [...new Set(out.split('\n').filter(Boolean).map((l) => l.split(/\s+/)[0]!))];
+      expect(addrs.sort()).toEqual([...m.addresses].sort());
+    });
+  }
+});
