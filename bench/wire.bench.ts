@@ -4,7 +4,7 @@
 // the table reports time and rate per packet, with the bytes checksummed per packet beside it.
 import { Bench } from 'tinybench';
 import {
-  buildTcpFrame, EthernetFrame, Ipv4Packet, linuxSynOptions, natDnat, parseEthernet, parseIpv4, parseIpv4Header, parseMac, parseTcp,
+  buildTcpFrame, EthernetFrame, Ipv4Packet, natDnat, parseEthernet, parseIpv4, parseIpv4Header, parseMac, parseTcp,
   TcpSegment, vxlanDecapsulate, vxlanEncapsulate, TCP_ACK, TCP_PSH,
 } from '../src/wire/index.js';
 import type { Ipv4Addr, PacketBuffer, VxlanOuter } from '../src/wire/index.js';
