@@ -1,16 +1,19 @@
-// The stub resolver model against the real glibc of this machine: `getent ahosts NAME`
-// (getaddrinfo AF_UNSPEC) in a test network namespace whose resolv.conf is the seed pod's,
-// talking to kubewire's CoreDNS on 127.0.0.1:53. The names, types, their order and the
-// socket (source port) grouping glibc uses must be what StubResolver sends.
+// The stub resolver model against the real libc resolvers of this machine, in a test network
+// namespace whose resolv.conf is the seed pod's, talking to kubewire's CoreDNS on
+// 127.0.0.1:53: glibc through `getent ahosts NAME`, musl through a getaddrinfo program built
+// with musl-gcc. Names, types, order, the socket (source port) grouping and the addresses
+// must be what StubResolver sends and finds.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { execFile } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Random } from '../../../src/sim/random.js';
 import { parseResolvConf } from '../../../src/apps/resolver/resolvconf.js';
 import { StubResolver, type LookupResult } from '../../../src/apps/resolver/stub.js';
-import { missing } from '../../helpers/tools.js';
+import { haveTool, missing } from '../../helpers/tools.js';
 import { makeWorld, podNet } from '../coredns/fixture.js';
 
 const run = promisify(execFile);
@@ -66,9 +69,9 @@ describe.skipIf(why !== null)('glibc getaddrinfo matches StubResolver', () => {
     rmSync(`/etc/netns/${NS}`, { recursive: true, force: true });
   });
 
-  function model(name: string): LookupResult {
+  function model(name: string, libc: 'glibc' | 'musl' = 'glibc'): LookupResult {
     const w = makeWorld();
-    const r = new StubResolver(podNet(w), w.eq, new Random(1), parseResolvConf(RESOLV.replace('127.0.0.1', '10.43.0.10')), 'glibc');
+    const r = new StubResolver(podNet(w), w.eq, new Random(1), parseResolvConf(RESOLV.replace('127.0.0.1', '10.43.0.10'), libc), libc);
     let out: LookupResult | null = null;
     r.getaddrinfo(name, 'unspec', (x) => (out = x));
     w.eq.run();
@@ -94,6 +97,34 @@ describe.skipIf(why !== null)('glibc getaddrinfo matches StubResolver', () => {
       // and the same addresses
       const addrs = [...new Set(out.split('\n').filter(Boolean).map((l) => l.split(/\s+/)[0]!))];
       expect(addrs.sort()).toEqual([...m.addresses].sort());
+    });
+  }
+
+  const noMusl = haveTool('musl-gcc') ? null : 'needs musl-gcc';
+  let gai = '';
+  for (const name of ['backend-service', 'xxx.com', 'clickhouse-1-1-0.clickhouse-service.clickhouse', 'k8s', 'a.b.c.d.e.f']) {
+    it.skipIf(noMusl !== null)(`musl: ${name}`, async () => {
+      if (!gai) {
+        const dir = mkdtempSync(join(tmpdir(), 'kwt-musl-'));
+        gai = join(dir, 'gai');
+        execFileSync('musl-gcc', ['-static', '-O1', '-o', gai, 'test/apps/resolver/gai.c']);
+      }
+      seen.length = 0;
+      let out = '';
+      try {
+        out = (await run('ip', ['netns', 'exec', NS, gai, name])).stdout;
+      } catch (e) {
+        out = (e as { stdout?: string }).stdout ?? '';
+      }
+      const m = model(name, 'musl');
+      const sends = m.events.filter((e) => e.kind === 'send');
+      expect(seen.length).toBeGreaterThan(1);
+      expect(seen.map((s) => `${s.name} ${s.type}`)).toEqual(sends.map((s) => `${s.name} ${s.type}`));
+      const group = (xs: { port: number }[]): number[] => xs.map((x) => xs.findIndex((y) => y.port === x.port));
+      expect(group(seen)).toEqual(group(sends.map((s) => ({ port: s.srcPort }))));
+      const addrs = out.startsWith('error') ? [] : [...new Set(out.split('\n').filter(Boolean))];
+      expect(addrs.sort()).toEqual([...m.addresses].sort());
+      expect(out.startsWith('error')).toBe(m.status !== 'OK');
     });
   }
 });
