@@ -100,6 +100,69 @@ describe.skipIf(why !== null)('glibc getaddrinfo matches StubResolver', () => {
     });
   }
 
+  it('glibc after a lost AAAA: waits 5 s, then resends in single-request mode on the same socket', async () => {
+    // a second server in another namespace that drops the first AAAA it sees
+    const ns2 = `${NS}-drop`;
+    execFileSync('ip', ['netns', 'add', ns2]);
+    execFileSync('ip', ['-n', ns2, 'link', 'set', 'lo', 'up']);
+    mkdirSync(`/etc/netns/${ns2}`, { recursive: true });
+    writeFileSync(`/etc/netns/${ns2}/resolv.conf`, RESOLV);
+    const s2 = spawn('ip', ['netns', 'exec', ns2, 'env', 'DROP=AAAA:1', 'npx', 'tsx', 'test/apps/resolver/netns-dns-server.ts'], { stdio: ['ignore', 'pipe', 'inherit'], detached: true });
+    const got: Seen[] = [];
+    try {
+      await new Promise<void>((resolve) => {
+        let buf = '';
+        s2.stdout!.on('data', (d: Buffer) => {
+          buf += d.toString();
+          let i: number;
+          while ((i = buf.indexOf('\n')) >= 0) {
+            const line = buf.slice(0, i);
+            buf = buf.slice(i + 1);
+            if (line === 'ready') resolve();
+            else if (line.startsWith('{')) got.push(JSON.parse(line) as Seen);
+          }
+        });
+      });
+      const t0 = Date.now();
+      await run('ip', ['netns', 'exec', ns2, 'getent', 'ahosts', 'backend-service']);
+      const took = Date.now() - t0;
+      expect(took).toBeGreaterThanOrEqual(4900);
+      const w = makeWorld();
+      const inner = podNet(w);
+      let dropped = 0;
+      const net = {
+        udp: () => {
+          const s = inner.udp();
+          return {
+            local: s.local,
+            sendTo: (b: Uint8Array, a: string, p: number) => {
+              if (dropped === 0 && b[b.length - 3] === 28) {
+                dropped++;
+                return;
+              }
+              s.sendTo(b, a, p);
+            },
+            onMessage: s.onMessage,
+            close: s.close,
+          };
+        },
+        tcp: inner.tcp.bind(inner),
+      };
+      const r = new StubResolver(net, w.eq, new Random(1), parseResolvConf(RESOLV.replace('127.0.0.1', '10.43.0.10')), 'glibc');
+      let m: LookupResult | null = null;
+      r.getaddrinfo('backend-service', 'unspec', (x) => (m = x));
+      w.eq.run();
+      const sends = m!.events.filter((e) => e.kind === 'send');
+      expect(got.map((s) => `${s.name} ${s.type}`)).toEqual(sends.map((s) => `${s.name} ${s.type}`));
+      const group = (xs: { port: number }[]): number[] => xs.map((x) => xs.findIndex((y) => y.port === x.port));
+      expect(group(got)).toEqual(group(sends.map((s) => ({ port: s.srcPort }))));
+    } finally {
+      if (s2.pid) process.kill(-s2.pid, 'SIGTERM');
+      execFileSync('ip', ['netns', 'del', ns2]);
+      rmSync(`/etc/netns/${ns2}`, { recursive: true, force: true });
+    }
+  }, 60_000);
+
   const noMusl = haveTool('musl-gcc') ? null : 'needs musl-gcc';
   let gai = '';
   for (const name of ['backend-service', 'xxx.com', 'clickhouse-1-1-0.clickhouse-service.clickhouse', 'k8s', 'a.b.c.d.e.f']) {

@@ -13,9 +13,15 @@ const log = (proto: string, port: number, b: Uint8Array): void => {
   process.stdout.write(`${JSON.stringify({ proto, port, id: m.id, name: m.question[0]?.name, type: m.question[0]?.type, edns: m.edns?.udpSize ?? null })}\n`);
 };
 const sock = dgram.createSocket('udp4');
+// DROP=AAAA:1 swallows the first AAAA query, as the conntrack insert race does (kubernetes#56903).
+let dropAaaa = process.env.DROP === 'AAAA:1' ? 1 : 0;
 sock.on('message', (msg, r) => {
   const q = new Uint8Array(msg);
   log('udp', r.port, q);
+  if (dropAaaa > 0 && decodeMsg(q).question[0]?.type === 'AAAA') {
+    dropAaaa--;
+    return;
+  }
   w.dns.handleDatagram(53, q, { addr: r.address, port: r.port }, { addr: '127.0.0.1', port: 53 }, (b) => sock.send(b, r.port, r.address));
   w.eq.run();
 });
