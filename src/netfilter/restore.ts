@@ -23,6 +23,16 @@ export interface RestoreResult {
  * throws RestoreError naming the line, with `current` untouched. The real tool commits each
  * table at its COMMIT line; the model applies the whole input or nothing (see README).
  */
+function chainOf(t: Table, name: string | undefined): Chain {
+  const c = name === undefined ? undefined : t.chains.get(name);
+  if (!c) throw new CommitError('No chain/target/match by that name.');
+  return c;
+}
+
+function isNum(s: string | undefined): s is string {
+  return s !== undefined && /^[0-9]+$/.test(s);
+}
+
 export function iptablesRestore(
   text: string,
   current: ReadonlyMap<TableName, Table>,
@@ -128,11 +138,7 @@ export function iptablesRestore(
       const cmd = args[0];
       const t = tableForWrite();
       const chainArg = args[1];
-      const getChain = (): Chain => {
-        const c = chainArg === undefined ? undefined : t.chains.get(chainArg);
-        if (!c) throw new CommitError('No chain/target/match by that name.');
-        return c;
-      };
+      const getChain = (): Chain => chainOf(t, chainArg);
       const ruleAt = (from: number): ReturnType<typeof parseRule> => {
         const pr = parseRule(args.slice(from), t, chainArg!, env);
         if (pr.rule.jumpName !== null && !t.chains.has(pr.rule.jumpName)) pendingJumps.add(pr.rule.jumpName);
@@ -146,13 +152,23 @@ export function iptablesRestore(
         rules++;
         return pr;
       };
-      const isNum = (s: string | undefined): s is string => s !== undefined && /^[0-9]+$/.test(s);
       switch (cmd) {
         case '-A':
         case '--append': {
+          // The hot path of a large restore: no closures.
           if (chainArg === undefined) throw new ParamError('option "-A" requires an argument');
-          const c = getChain();
-          c.rules.push(ruleAt(2).rule);
+          const c = chainOf(t, chainArg);
+          const pr = parseRule(args.slice(2), t, chainArg, env);
+          if (pr.rule.jumpName !== null && !t.chains.has(pr.rule.jumpName)) pendingJumps.add(pr.rule.jumpName);
+          if (opts.counters) {
+            const cnt = counters ?? pr.counters;
+            if (cnt) {
+              pr.rule.pkts = cnt[0];
+              pr.rule.bytes = cnt[1];
+            }
+          }
+          rules++;
+          c.rules.push(pr.rule);
           break;
         }
         case '-I':

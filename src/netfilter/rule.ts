@@ -148,6 +148,17 @@ export interface ParsedRule {
   counters?: [number, number];
 }
 
+function need(args: readonly string[], i: number, opt: string): string {
+  const v = args[i];
+  if (v === undefined) param(`option "${opt}" requires an argument`);
+  return v;
+}
+
+function once(seen: number, bit: number, flag: string): number {
+  if (seen & bit) param(`multiple ${flag} flags not allowed`);
+  return seen | bit;
+}
+
 /**
  * Parses the rule part of a command (everything after `-A CHAIN`) as iptables' do_parse,
  * and compiles it. Throws ParamError with the tool's message.
@@ -156,24 +167,16 @@ export function parseRule(args: readonly string[], table: Table, chain: string, 
   let src = 0, smsk = 0, sInv = false, dst = 0, dmsk = 0, dInv = false;
   let inIface = '', inInv = false, outIface = '', outInv = false;
   let proto = 0, pInv = false, frag = false, fragInv = false;
-  const seen = new Set<string>();
+  let seen = 0;
   const matches: { mod: MatchModule; spec: unknown }[] = [];
   let targetName: string | null = null;
   let isGoto = false;
   let target: { mod: TargetModule; spec: unknown } | null = null;
   let counters: [number, number] | undefined;
   let invert = false;
-  const pc = (): ParseCtx => ({ table: table.name, chain, proto, protoInvert: pInv });
-
-  const need = (i: number, opt: string): string => {
-    const v = args[i];
-    if (v === undefined) param(`option "${opt}" requires an argument`);
-    return v;
-  };
-  const once = (k: string, flag: string): void => {
-    if (seen.has(k)) param(`multiple ${flag} flags not allowed`);
-    seen.add(k);
-  };
+  // One mutable parse context per rule (no per-option allocation); -p updates it.
+  const ctx: { table: string; chain: string; proto: number; protoInvert: boolean } = { table: table.name, chain, proto: 0, protoInvert: false };
+  const pc = (): ParseCtx => ctx;
 
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
@@ -188,39 +191,41 @@ export function parseRule(args: readonly string[], table: Table, chain: string, 
       invert = false;
       switch (g) {
         case 's':
-          once('s', '-s');
-          [src, smsk] = parseAddrMask(need(++i, a));
+          seen = once(seen, 1, '-s');
+          [src, smsk] = parseAddrMask(need(args, ++i, a));
           sInv = inv;
           break;
         case 'd':
-          once('d', '-d');
-          [dst, dmsk] = parseAddrMask(need(++i, a));
+          seen = once(seen, 2, '-d');
+          [dst, dmsk] = parseAddrMask(need(args, ++i, a));
           dInv = inv;
           break;
         case 'i':
-          once('i', '-i');
-          inIface = need(++i, a);
+          seen = once(seen, 4, '-i');
+          inIface = need(args, ++i, a);
           checkIfaceName(inIface);
           inInv = inv;
           break;
         case 'o':
-          once('o', '-o');
-          outIface = need(++i, a);
+          seen = once(seen, 8, '-o');
+          outIface = need(args, ++i, a);
           checkIfaceName(outIface);
           outInv = inv;
           break;
         case 'p': {
-          once('p', '-p');
-          const v = need(++i, a).toLowerCase();
+          seen = once(seen, 16, '-p');
+          const v = need(args, ++i, a).toLowerCase();
           const n = PROTO_BY_NAME[v] ?? (/^[0-9]+$/.test(v) && Number(v) <= 255 ? Number(v) : undefined);
           if (n === undefined) param(`unknown protocol "${v}" specified`);
           if (n === 0 && inv) param('rule would never match protocol');
           proto = n;
           pInv = inv;
+          ctx.proto = n;
+          ctx.protoInvert = inv;
           break;
         }
         case 'f':
-          once('f', '-f');
+          seen = once(seen, 32, '-f');
           frag = true;
           fragInv = inv;
           break;
@@ -228,7 +233,7 @@ export function parseRule(args: readonly string[], table: Table, chain: string, 
         case 'g': {
           if (inv) param(`cannot have ! before ${a}`);
           if (targetName !== null) param('multiple -j flags not allowed');
-          targetName = need(++i, a);
+          targetName = need(args, ++i, a);
           isGoto = g === 'g';
           const tm = isGoto ? undefined : TARGETS.get(targetName);
           if (tm) target = { mod: tm, spec: tm.create(pc()) };
@@ -236,15 +241,15 @@ export function parseRule(args: readonly string[], table: Table, chain: string, 
         }
         case 'm': {
           if (inv) param('unexpected ! flag before --match');
-          const name = need(++i, a);
+          const name = need(args, ++i, a);
           const mm = MATCHES.get(name);
           if (!mm) param(`Couldn't load match \`${name}':No such file or directory\n`);
           matches.push({ mod: mm, spec: mm.create(pc()) });
           break;
         }
         case 'c': {
-          const p = need(++i, a);
-          const b = need(++i, a);
+          const p = need(args, ++i, a);
+          const b = need(args, ++i, a);
           if (!/^[0-9]+$/.test(p) || !/^[0-9]+$/.test(b)) param('-c packet counter not numeric');
           counters = [Number(p), Number(b)];
           break;
@@ -273,7 +278,7 @@ export function parseRule(args: readonly string[], table: Table, chain: string, 
       const takesArg = owner.mod.options[opt]!;
       let arg = '';
       if (takesArg) {
-        arg = need(++i, a);
+        arg = need(args, ++i, a);
         // Options with two arguments (--tcp-flags MASK COMP, --match-set NAME DIRS).
         if ((opt === 'tcp-flags' || opt === 'match-set' || opt === 'set') && args[i + 1] !== undefined) arg += ` ${args[++i]}`;
       }

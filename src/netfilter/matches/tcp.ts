@@ -12,7 +12,8 @@ interface TcpSpec {
   flagMask: number;
   flagCmp: number;
   flagInv: boolean;
-  seen: Set<string>;
+  /** Options given so far, as bits (1 sport, 2 dport, 4 flags). */
+  seen: number;
 }
 
 const FLAG_NAMES: readonly [string, number][] = [
@@ -45,9 +46,9 @@ function saveFlags(v: number): string {
     .join(',');
 }
 
-function once(s: TcpSpec, what: string, msg: string): void {
-  if (s.seen.has(what)) param(msg);
-  s.seen.add(what);
+function once(s: TcpSpec, bit: number, msg: string): void {
+  if (s.seen & bit) param(msg);
+  s.seen |= bit;
 }
 
 const FULL: PortRange = [0, 65535];
@@ -55,29 +56,29 @@ const FULL: PortRange = [0, 65535];
 export const tcpMatch: MatchModule<TcpSpec> = {
   name: 'tcp',
   options: { sport: true, 'source-port': true, dport: true, 'destination-port': true, 'tcp-flags': true, syn: false },
-  create: () => ({ spts: FULL, dpts: FULL, sInv: false, dInv: false, flagMask: 0, flagCmp: 0, flagInv: false, seen: new Set() }),
+  create: () => ({ spts: FULL, dpts: FULL, sInv: false, dInv: false, flagMask: 0, flagCmp: 0, flagInv: false, seen: 0 }),
   parse(s, opt, arg, inv) {
     switch (opt) {
       case 'sport':
       case 'source-port':
-        once(s, 'sport', 'Only one `--source-port\' allowed');
+        once(s, 1, 'Only one `--source-port\' allowed');
         s.spts = parsePortRange(arg);
         s.sInv = inv;
         return;
       case 'dport':
       case 'destination-port':
-        once(s, 'dport', 'Only one `--destination-port\' allowed');
+        once(s, 2, 'Only one `--destination-port\' allowed');
         s.dpts = parsePortRange(arg);
         s.dInv = inv;
         return;
       case 'syn':
-        once(s, 'flags', 'Only one of `--syn\' or `--tcp-flags\'  allowed');
+        once(s, 4, 'Only one of `--syn\' or `--tcp-flags\'  allowed');
         s.flagMask = 0x17;
         s.flagCmp = 0x02;
         s.flagInv = inv;
         return;
       case 'tcp-flags': {
-        once(s, 'flags', 'Only one of `--syn\' or `--tcp-flags\'  allowed');
+        once(s, 4, 'Only one of `--syn\' or `--tcp-flags\'  allowed');
         const parts = arg.split(' ');
         if (parts.length !== 2) param('--tcp-flags requires two args.');
         s.flagMask = parseFlags(parts[0]!);
@@ -129,22 +130,22 @@ interface UdpSpec {
   dpts: PortRange;
   sInv: boolean;
   dInv: boolean;
-  seen: Set<string>;
+  seen: number;
 }
 
 export const udpMatch: MatchModule<UdpSpec> = {
   name: 'udp',
   options: { sport: true, 'source-port': true, dport: true, 'destination-port': true },
-  create: () => ({ spts: FULL, dpts: FULL, sInv: false, dInv: false, seen: new Set() }),
+  create: () => ({ spts: FULL, dpts: FULL, sInv: false, dInv: false, seen: 0 }),
   parse(s, opt, arg, inv) {
     if (opt === 'sport' || opt === 'source-port') {
-      if (s.seen.has('s')) param('Only one `--source-port\' allowed');
-      s.seen.add('s');
+      if (s.seen & 1) param('Only one `--source-port\' allowed');
+      s.seen |= 1;
       s.spts = parsePortRange(arg);
       s.sInv = inv;
     } else {
-      if (s.seen.has('d')) param('Only one `--destination-port\' allowed');
-      s.seen.add('d');
+      if (s.seen & 2) param('Only one `--destination-port\' allowed');
+      s.seen |= 2;
       s.dpts = parsePortRange(arg);
       s.dInv = inv;
     }
