@@ -7,8 +7,10 @@
  * - lines end in CRLF or a bare LF; empty lines before a request line are skipped;
  * - request line `METHOD SP target SP HTTP/1.x`; methods are upper-case letters, `_`, `-`;
  *   HTTP/2 and later in a request line answer 505; longer than `maxStartLine` answers 414;
- * - header lines `name: value`; the name is a token with no space before the colon; obs-fold
- *   (a line starting with space or tab), NUL or CR inside a line answer 400; one line
+ * - header lines `name: value`; the name is visible bytes with no space before the colon (a
+ *   line without a colon is a header with an empty value); only spaces around the value are
+ *   dropped (tabs stay, as nginx keeps them); obs-fold (a line starting with space or tab),
+ *   NUL or CR inside a line answer 400; one line
  *   longer than `maxHeaderLine`, or the whole header longer than `maxHeaderBlock`, answer
  *   494 ("Request Header Or Cookie Too Large"), as large_client_header_buffers 4 8k;
  * - body: `Transfer-Encoding: chunked` (anything else there answers 501; with a
@@ -32,7 +34,6 @@ export const NGINX_LIMITS: HttpLimits = { maxStartLine: 8192, maxHeaderLine: 819
 
 type State = 'start' | 'headers' | 'body' | 'chunk-size' | 'chunk-data' | 'chunk-crlf' | 'trailers' | 'eof-body' | 'failed';
 
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const METHOD = /^[A-Z_-]+$/;
 
 export class HttpParser<M extends HttpMessage = HttpMessage> {
@@ -326,13 +327,21 @@ function parseStatusLine(l: string): { version: HttpVersion; status: number; rea
 }
 
 function parseHeaderLine(l: string): HttpHeader {
+  // as ngx_http_parse_header_line: a name is any run of visible bytes (names with other than
+  // letters, digits and `-` are for the server to ignore, ignore_invalid_headers); a line
+  // without a colon is a header with an empty value; only spaces around the value go
   if (l[0] === ' ' || l[0] === '\t') throw new HttpError(400, 'client sent invalid header line');
   const colon = l.indexOf(':');
-  if (colon <= 0) throw new HttpError(400, 'client sent invalid header line');
-  const name = l.slice(0, colon);
-  if (!TOKEN.test(name)) throw new HttpError(400, 'client sent invalid header line');
-  const value = l.slice(colon + 1).replace(/^[ \t]+|[ \t]+$/g, '');
+  if (colon === 0) throw new HttpError(400, 'client sent invalid header line');
+  const name = colon < 0 ? l : l.slice(0, colon);
+  if (/[\x00-\x20\x7f]/.test(name)) throw new HttpError(400, 'client sent invalid header line');
+  const value = colon < 0 ? '' : l.slice(colon + 1).replace(/^ +| +$/g, '');
   return { name, value };
+}
+
+/** nginx's valid header name (underscores_in_headers off): letters, digits, `-`. */
+export function nginxValidHeaderName(name: string): boolean {
+  return /^[A-Za-z0-9-]+$/.test(name);
 }
 
 /** Parses one complete message from bytes (tests, goldens); throws HttpError if incomplete. */

@@ -39,7 +39,7 @@ import { httpDate } from '../http/date.js';
 import { HttpError } from '../http/errors.js';
 import { nginxErrorPage, nginxReason, wireStatus } from '../http/error-pages.js';
 import { getHeader, getHeaders, h, keepAlive, latin1Bytes, type HttpHeader, type HttpRequest, type HttpResponse } from '../http/message.js';
-import { HttpParser } from '../http/parser.js';
+import { HttpParser, nginxValidHeaderName } from '../http/parser.js';
 import { serialize } from '../http/serialize.js';
 import { listenHttp } from '../http/server.js';
 import { isConnectFailure, type TcpConnection, type TcpConnector, type TcpListenerHost } from '../http/stream.js';
@@ -166,7 +166,9 @@ export class IngressNginx {
     return s;
   }
 
-  private handle(req: HttpRequest, conn: TcpConnection, respond: (res: HttpResponse) => void): void {
+  private handle(raw: HttpRequest, conn: TcpConnection, respond: (res: HttpResponse) => void): void {
+    // ignore_invalid_headers on, underscores_in_headers off: such headers are dropped unseen
+    const req: HttpRequest = raw.headers.every((x) => nginxValidHeaderName(x.name)) ? raw : { ...raw, headers: raw.headers.filter((x) => nginxValidHeaderName(x.name)) };
     const client = `${formatIpv4(conn.remoteAddr)}:${conn.remotePort}`;
     const requestLine = `${req.method} ${req.target} ${req.version}`;
     const base = { client, requestLine, alsoMatched: [] as string[], ingress: null, service: null, backend: null, rewrite: null, upstreamTarget: null, attempts: [] as UpstreamAttempt[], requestId: null };
@@ -180,7 +182,12 @@ export class IngressNginx {
     if (hosts.length > 1) return self(400, 'client sent duplicate host header', {});
     if (hosts.length === 0 && req.version === 'HTTP/1.1') return self(400, 'client sent HTTP/1.1 request without "Host" header', {});
     let host: string | null = null;
-    if (hosts.length === 1) {
+    const absolute = /^https?:\/\/([^/?#]*)/i.exec(req.target);
+    if (absolute) {
+      // an absolute-form request-target names the host itself (ngx_http_process_request_uri)
+      host = hostFromHeader(absolute[1]!);
+      if (host === null) return self(400, 'client sent invalid host in request line', {});
+    } else if (hosts.length === 1) {
       host = hostFromHeader(hosts[0]!);
       if (host === null) return self(400, 'client sent invalid host header', {});
     }

@@ -25,7 +25,7 @@ import { latin1Bytes, type HttpRequest, type HttpResponse } from '../../../src/a
 import { EventQueue } from '../../../src/sim/event-queue.js';
 import { Random } from '../../../src/sim/random.js';
 import { parseIpv4 } from '../../../src/wire/ipv4-address.js';
-import { ingress, path } from './fixtures.js';
+import { ingress, path, service, slice } from './fixtures.js';
 import { FakeNet } from '../http/fake-net.js';
 
 const MODULE = '/usr/lib/nginx/modules/ngx_http_headers_more_filter_module.so';
@@ -116,7 +116,7 @@ function exchange(raw: string): Promise<Buffer> {
     });
     s.on('end', done);
     s.on('error', reject);
-    s.write(raw);
+    s.write(raw, 'latin1');
   });
 }
 
@@ -261,6 +261,43 @@ describe.skipIf(why !== null)('kubewire nginx == real nginx', () => {
       fake.run();
       expect(real).toMatch(/^HTTP\/1\.1 (400|414|501|505) /);
       expect(norm(got), raw.slice(0, 40)).toBe(norm(real));
+    }
+  });
+
+  /** The same request through kubewire's nginx over the fake network, upstream answering `reply`. */
+  function viaModel(raw: string, reply: string): { up: string; client: string } {
+    const fake = new FakeNet();
+    const pod = fake.host('10.42.0.5');
+    const n = new IngressNginx({ listener: pod.listener, connector: pod.connector, clock: fake.clock, rng: new Random(1), trace: null, node: 'n', netns: 'p' }, { httpPort: NGINX_PORT, watchIngressWithoutClass: true });
+    n.sync({
+      ingresses: [ingress('default', 'all', [{ paths: [path('/', 'Prefix', 'api', 80)] }])],
+      ingressClasses: [],
+      services: [service('default', 'api', '10.43.0.1', 80, 8080)],
+      endpointSlices: [slice('default', 'api', 8080, ['10.42.9.9'])],
+    });
+    n.start();
+    fake.host('10.42.9.9').listener.listen(8080, (c) => c.onData(() => c.write(latin1Bytes(reply))));
+    let client = '';
+    fake.host('127.0.0.1').connector.connect(parseIpv4('10.42.0.5'), NGINX_PORT, (c) => {
+      if ('errno' in c) throw new Error(c.errno);
+      c.onData((b) => (client += Buffer.from(b).toString('latin1')));
+      c.write(latin1Bytes(raw));
+    });
+    fake.run();
+    const up = fake.flowsTo('10.42.9.9:8080').map((f) => Buffer.from(f.c2s).toString('latin1')).join('');
+    return { up, client };
+  }
+
+  it('the whole path matches for odd headers (ignored names, no colon, tabs, absolute-form)', async () => {
+    for (const raw of [
+      curlReq('/h', 'X_Under: 1\r\nX@y: 2\r\nOk-1: 3\r\nNoColon\r\nX-Tab:\tv\t\r\nX-Hi: caf\xe9\r\n'),
+      'GET http://abs.example.com/x?y HTTP/1.1\r\nHost: demo.example.com\r\nAccept: */*\r\n\r\n',
+      curlReq('/h', 'Upgrade: websocket\r\nConnection: Upgrade\r\n'),
+    ]) {
+      const real = await proxied(raw, ok);
+      const mine = viaModel(raw, ok);
+      expect(norm(mine.up), raw).toBe(norm(real.up));
+      expect(norm(mine.client), raw).toBe(norm(real.client));
     }
   });
 });
