@@ -11,7 +11,7 @@
 import { NF_ACCEPT } from '../../netfilter/hooks.js';
 import { readIpv4 } from '../../wire/ipv4-address.js';
 import { formatMac, readMac, writeMac, type MacAddr } from '../../wire/mac-address.js';
-import type { PacketBuffer } from '../../wire/packet-buffer.js';
+import { PacketBuffer } from '../../wire/packet-buffer.js';
 import { BridgeFdb, formatBridgeFdb } from '../fdb.js';
 import { runHooks } from '../hooks.js';
 import { NUD_CONNECTED } from '../neigh.js';
@@ -188,8 +188,10 @@ export class BridgeDevice extends NetDevice {
       this.passUp(p);
       return;
     }
-    // A promiscuous bridge (tcpdump on it) also gets a copy of every frame it forwards.
-    const copy = this.promiscuity > 0 ? p.clone() : null;
+    // A promiscuous bridge (tcpdump on it) also gets every frame it forwards; the host drops it
+    // as PACKET_OTHERHOST without touching the bytes, so a view sharing them will do, unless
+    // br_netfilter's hooks may rewrite them first (the kernel's clone is copied on write).
+    const copy = this.promiscuity > 0 ? (nf ? p.clone() : new PacketBuffer(p.buf, p.head, p.end)) : null;
     if (f === undefined) this.floodFrom(port, p, nf);
     else {
       const out = f.port!.brport!;
