@@ -13,7 +13,21 @@ import type { Msg, RR } from './message.js';
 class Packer {
   readonly bytes: number[] = [];
   private names = new Map<string, number>();
+  private inserted: string[] = [];
   constructor(private readonly compress: boolean) {}
+
+  /** A point to roll back to: bytes written and compression targets learnt since. */
+  mark(): [number, number] {
+    return [this.bytes.length, this.inserted.length];
+  }
+  rollback(m: [number, number]): void {
+    this.bytes.length = m[0];
+    for (const k of this.inserted.splice(m[1])) this.names.delete(k);
+  }
+  setU16(at: number, v: number): void {
+    this.bytes[at] = (v >> 8) & 0xff;
+    this.bytes[at + 1] = v & 0xff;
+  }
 
   u8(v: number): void {
     this.bytes.push(v & 0xff);
@@ -46,7 +60,10 @@ class Packer {
             this.u16(0xc000 | p);
             return;
           }
-        } else if (this.bytes.length < 0x3fff) this.names.set(suffix, this.bytes.length);
+        } else if (this.bytes.length < 0x3fff) {
+          this.names.set(suffix, this.bytes.length);
+          this.inserted.push(suffix);
+        }
       }
       const lab = Buffer.from(labels[i]!, 'utf8');
       if (lab.length > 63 || lab.length === 0) throw new WireError('dns.name', `bad label in "${n}"`);
@@ -210,33 +227,45 @@ function dnsPacketTypeCode(t: string): number {
 
 /**
  * miekg `Msg.Truncate(size)`: keeps as many whole records (Answer, then Authority, then
- * Additional) as fit `size` with compression, OPT always kept, TC set if any were dropped.
+ * Additional) as fit `size` with compression, OPT always kept (its length comes off the
+ * budget first), TC set if any were dropped. Packs incrementally, rolling back the record
+ * that overflows, so it is linear in the message size.
  */
 export function truncateCompressed(m: Msg, size: number): void {
-  const limit = Math.max(512, size);
-  const fits = (): boolean => packCompressed(m).length <= limit;
-  if (fits()) return;
-  const sections = [m.answer, m.ns, m.extra];
-  const kept: RR[][] = sections.map(() => []);
-  const all = sections.map((s) => [...s]);
-  m.answer = kept[0]!;
-  m.ns = kept[1]!;
-  m.extra = kept[2]!;
-  let full = !fits();
+  let limit = Math.max(512, size);
+  if (m.edns) limit -= 11 + m.edns.options.reduce((n, o) => n + 4 + (o.data?.length ?? 0), 0);
+  const p = new Packer(true);
+  p.u16(m.id);
+  p.u16(0);
+  for (let i = 0; i < 4; i++) p.u16(0);
+  for (const q of m.question) {
+    p.name(q.name, true);
+    p.u16(TYPE_CODES[q.type] ?? dnsPacketTypeCode(q.type));
+    p.u16(1);
+  }
+  const kept: RR[][] = [[], [], []];
+  let full = p.bytes.length >= limit;
   let dropped = false;
-  for (let si = 0; si < 3; si++) {
-    for (const r of all[si]!) {
+  [m.answer, m.ns, m.extra].forEach((section, si) => {
+    for (const r of section) {
       if (full) {
         dropped = true;
         continue;
       }
-      kept[si]!.push(r);
-      if (!fits()) {
-        kept[si]!.pop();
+      const mk = p.mark();
+      packRR(p, r);
+      if (p.bytes.length > limit) {
+        p.rollback(mk);
         full = true;
         dropped = true;
+        continue;
       }
+      kept[si]!.push(r);
+      if (p.bytes.length === limit) full = true;
     }
-  }
+  });
+  m.answer = kept[0]!;
+  m.ns = kept[1]!;
+  m.extra = kept[2]!;
   if (dropped) m.tc = true;
 }
