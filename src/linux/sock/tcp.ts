@@ -204,6 +204,12 @@ export class TcpSocket implements TableSock {
   private finQueued = false;
   private finSent = false;
   private rcvShutdown = false;
+  /**
+   * The socket was closed and our FIN acknowledged by a segment without FIN: the kernel has
+   * replaced it with a time-wait socket in substate FIN_WAIT2 (tcp_time_wait(sk,
+   * TCP_FIN_WAIT2, tmo)). When the ACK came with the peer's FIN, the full socket answers it.
+   */
+  private twSock = false;
   private peerFin = false;
   private ipId = 0;
   private rtoTimer: Timer | null = null;
@@ -340,7 +346,10 @@ export class TcpSocket implements TableSock {
   close(): void {
     this.rcvShutdown = true;
     this.end();
-    if (this.state === 'FIN_WAIT2') this.startFinWait2Timer();
+    if (this.state === 'FIN_WAIT2') {
+      this.twSock = true; // tcp_close in FIN_WAIT2: tcp_time_wait at once
+      this.startFinWait2Timer();
+    }
   }
 
   /** close(2) with SO_LINGER 0 (or unread data): RST now (tcp_send_active_reset). */
@@ -430,7 +439,7 @@ export class TcpSocket implements TableSock {
    * calls tcp_time_wait(sk, TCP_FIN_WAIT2, tmo) once our FIN is acknowledged), so it too.
    */
   private sendAck(): void {
-    const tw = this.state === 'TIME_WAIT' || (this.state === 'FIN_WAIT2' && this.rcvShutdown);
+    const tw = this.state === 'TIME_WAIT' || (this.state === 'FIN_WAIT2' && this.twSock);
     this.xmit(this.sndNxt, TCP_ACK, EMPTY, this.opts(), this.windowField(), tw ? 0 : null);
   }
 
@@ -863,7 +872,10 @@ export class TcpSocket implements TableSock {
       if (this.finSent && s.ack === this.sndNxt) {
         if (this.state === 'FIN_WAIT1') {
           this.setState('FIN_WAIT2', 'our FIN acknowledged');
-          if (this.rcvShutdown) this.startFinWait2Timer();
+          if (this.rcvShutdown) {
+            this.startFinWait2Timer();
+            if (!fin) this.twSock = true;
+          }
         } else if (this.state === 'CLOSING') {
           this.enterTimeWait('our FIN acknowledged in CLOSING');
           return;

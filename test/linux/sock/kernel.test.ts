@@ -97,6 +97,46 @@ const SCENARIOS: Scenario[] = [
     },
   },
   {
+    name: 'two request/response rounds on one connection (pingpong: the ACK rides on the reply)',
+    server: `${LISTEN}\nwhile True:\n    d = c.recv(100)\n    if not d: break\n    c.sendall(b'r' * len(d))\nc.close(); time.sleep(0.3)\n`,
+    client: `${CONNECT}for i in range(2):\n    c.sendall(b'qq'); c.recv(100); time.sleep(0.1)\nc.close(); time.sleep(0.3); print('done')\n`,
+    clientSays: 'done',
+    model(m) {
+      m.b.tcpListen(8080, () => ({
+        onData: (s, d) => s.write(new Uint8Array(d.length).fill(0x72)),
+        onEnd: (s) => s.close(),
+      }), { reuseAddr: true });
+      let rounds = 0;
+      m.a.tcpConnect(B, 8080, {
+        onConnect: (s) => s.write(enc('qq')),
+        onData: (s) => {
+          rounds++;
+          m.env.clock.schedule(millis(100), () => (rounds < 2 ? s.write(enc('qq')) : s.close()));
+        },
+      });
+      m.env.clock.run(seconds(2));
+      return 'done';
+    },
+  },
+  {
+    name: 'the server speaks first (a banner), the client answers and closes',
+    server: `${LISTEN}c.sendall(b'220 ready\\r\\n'); c.recv(100); time.sleep(0.1); c.close(); time.sleep(0.3)\n`,
+    client: `${CONNECT}c.recv(100); c.sendall(b'QUIT\\r\\n')\nwhile c.recv(100): pass\nc.close(); time.sleep(0.3); print('done')\n`,
+    clientSays: 'done',
+    model(m) {
+      m.b.tcpListen(8080, () => ({
+        onConnect: (s) => s.write(enc('220 ready\r\n')),
+        onData: (s) => m.env.clock.schedule(millis(100), () => s.close()),
+      }), { reuseAddr: true });
+      m.a.tcpConnect(B, 8080, {
+        onData: (s) => s.write(enc('QUIT\r\n')),
+        onEnd: (s) => s.close(),
+      });
+      m.env.clock.run(seconds(2));
+      return 'done';
+    },
+  },
+  {
     name: 'connect to a closed port: RST',
     server: `print('listening', flush=True)\n`,
     client: `import socket\ntry:\n    socket.create_connection(('10.99.0.2', 9999))\nexcept ConnectionRefusedError:\n    print('ECONNREFUSED')\n`,

@@ -84,7 +84,7 @@ describe.skipIf(why !== null)('ss goldens against the real ss', () => {
         "s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR,1); s.bind(('0.0.0.0',8080)); s.listen()",
         "u=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); u.bind(('0.0.0.0',53))",
         "u2=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); u2.bind(('10.99.0.2',5000)); u2.connect(('10.99.0.1',53))",
-        'c,a=s.accept(); c.recv(100); time.sleep(1.0); c.close(); time.sleep(3)',
+        'c,a=s.accept(); c.recv(100); time.sleep(1.0); c.close(); time.sleep(6)',
       ].join('\n')]);
       await sleep(500);
       lab.spawn('a', ['python3', '-c', [
