@@ -5,6 +5,7 @@ import { ipRoute } from '../linux/print/ip-route.js';
 import { bridgeFdb } from '../linux/print/bridge-fdb.js';
 import { sysctlShow } from '../linux/print/sysctl.js';
 import { formatResolvConf, parseResolvConf, podResolvConf } from '../k8s/kubelet/resolv-conf.js';
+import { Netfilter } from '../netfilter/netfilter.js';
 import { resolvePlace, type Place } from '../scenario/endpoints.js';
 import type { Runtime } from '../scenario/runtime.js';
 import { InputError } from './errors.js';
@@ -26,7 +27,23 @@ const SHOWS: { words: string[]; run: (rt: Runtime, p: Place, rest: string[]) => 
   { words: ['bridge', 'fdb'], run: (_, p, r) => bridgeFdb(p.netns, r[0] === 'show' && r[1] === 'br' && r[2] ? { br: r[2] } : {}) },
   { words: ['sysctl'], run: (_, p, r) => sysctlShow(p.netns, r.filter((x) => !x.startsWith('-'))) },
   { words: ['cat', '/etc/resolv.conf'], run: (rt, p) => resolvConf(rt, p) },
+  { words: ['iptables-save'], run: (rt, p, r) => nf(rt, p).save({ ...(r.includes('-c') ? { counters: true } : {}), ...(tableOpt(r) ? { table: tableOpt(r)! } : {}) }) },
+  { words: ['iptables', '-t'], run: (rt, p, r) => nf(rt, p).list((r[0] ?? 'filter') as never) },
+  { words: ['iptables', '-L'], run: (rt, p) => nf(rt, p).list('filter') },
+  { words: ['conntrack', '-L'], run: (rt, p) => nf(rt, p).conntrackList() },
+  { words: ['ipset', 'list'], run: (rt, p, r) => nf(rt, p).ipsetList(r[0]) },
+  { words: ['ipset', 'save'], run: (rt, p, r) => nf(rt, p).ipsetSave(r[0]) },
 ];
+
+function tableOpt(rest: string[]): 'filter' | 'nat' | 'mangle' | 'raw' | undefined {
+  const i = rest.indexOf('-t');
+  return i >= 0 ? (rest[i + 1] as 'filter' | 'nat' | 'mangle' | 'raw') : undefined;
+}
+
+/** The namespace's netfilter; one with no rules prints what an empty kernel prints. */
+function nf(rt: Runtime, p: Place): Netfilter {
+  return rt.world.iptables.get(p.netns)?.nf ?? new Netfilter(p.netns);
+}
 
 function devOpt(rest: string[]): { dev?: string } {
   const i = rest.indexOf('dev');

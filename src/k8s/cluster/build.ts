@@ -6,6 +6,9 @@ import type { ClusterState } from '../controllers/cluster-state.js';
 import { bridgeCniAdd } from '../cni/bridge.js';
 import { caliName, calicoCniAdd } from '../cni/calico.js';
 import { flanneldSetup, type FlannelLease } from '../flannel/flanneld.js';
+import { flannelRestoreText } from '../flannel/iptables.js';
+import { NetfilterIptables } from './iptables-backend.js';
+import { AGENT as KUBE_PROXY, proxyConfigOf, startIptablesProxy } from './kube-proxy.js';
 import { podKey, World, type Machine } from './world.js';
 
 export const GATEWAY = 'gateway';
@@ -84,6 +87,20 @@ export function buildWorld(state: ClusterState): World {
     if (!self.subnet) return;
     const m = w.machines.get(node.metadata.name)!;
     flanneldSetup(w.log, m.root, self, leases.filter((l, j) => j !== i && l.subnet), { vni: 1, port: 0, underlayMtu: mtu, iface: 'eth0' });
+    // flanneld --ip-masq (the default manifests, Canal's too) and its forward rules.
+    const ipt = NetfilterIptables.forNetns(m.root, w.log, 'flanneld');
+    w.iptables.set(m.root, ipt);
+    const text = flannelRestoreText({ network: spec.podCIDR, lease: self.subnet, ipMasq: true, forwardRules: true, randomFully: ipt.hasRandomFully });
+    ipt.restore(text, { noflush: true });
+  });
+
+  // kube-proxy on every node.
+  const proxyCfg = proxyConfigOf(state);
+  state.nodes.forEach((node, i) => {
+    const m = w.machines.get(node.metadata.name)!;
+    const ipt = (w.iptables.get(m.root) ?? NetfilterIptables.forNetns(m.root, w.log, KUBE_PROXY)).withAgent(KUBE_PROXY);
+    w.iptables.set(m.root, ipt);
+    if (proxyCfg.mode === 'iptables') startIptablesProxy(w.log, m.root, ipt, state, node.metadata.name, spec.nodes[i]!.ip, node.spec.podCIDR, proxyCfg);
   });
 
   // kubelet + CNI for every scheduled pod.

@@ -7,6 +7,7 @@ import { SocketLayer } from '../../linux/sock/stack.js';
 import type { LinuxTraceEvent } from '../../linux/trace.js';
 import type { Pod } from '../api/types.js';
 import { ActionLog } from './actions.js';
+import type { NetfilterIptables } from './iptables-backend.js';
 
 /** A machine: a cluster node, an external host or the underlay gateway. */
 export interface Machine {
@@ -40,6 +41,8 @@ export class World {
   readonly pods = new Map<string, PodRuntime>();
   readonly segments = new Map<string, Segment>();
   readonly log: ActionLog;
+  /** The iptables of the namespaces that have rules (node root namespaces). */
+  readonly iptables = new Map<Netns, NetfilterIptables>();
   /** Every namespace, by `machine/netns`. */
   private readonly namespaces = new Map<string, Netns>();
   private readonly socketLayers = new Map<Netns, SocketLayer>();
@@ -50,9 +53,15 @@ export class World {
     this.log = new ActionLog((node, name) => this.namespaces.get(`${node}/${name}`));
   }
 
+  /** One sink for every layer's events: the Linux model's, netfilter's, IPVS's. */
   set trace(sink: TraceSink<TraceEventBase> | null) {
     this.env.trace = sink as TraceSink<LinuxTraceEvent> | null;
+    for (const ipt of this.iptables.values()) ipt.nf.setTraceSink(sink as never);
+    for (const f of this.traceSinks) f(sink);
   }
+
+  /** Other layers (IPVS) that want the trace sink when it changes. */
+  readonly traceSinks: ((sink: TraceSink<TraceEventBase> | null) => void)[] = [];
 
   segment(name: string): Segment {
     let s = this.segments.get(name);

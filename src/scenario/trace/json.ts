@@ -23,10 +23,10 @@ export function traceJson(r: ExchangeResult): Record<string, unknown> {
     }
   }
   const nat = decisions.filter((d) => d.kind === 'nf.nat' || d.kind === 'ipvs.nat');
-  // The chosen backend: the first DNAT binding or IPVS destination decided on the way.
+  // The chosen backend: where the first DNAT rewrote the destination, or the IPVS destination.
   let backend: string | null = null;
   for (const d of decisions) {
-    if (d.kind === 'nf.nat' && d.manip === 'DNAT' && d.how === 'binding') backend = String(d.to);
+    if (d.kind === 'nf.nat' && d.manip === 'DNAT' && d.how === 'apply') backend = String(d.to);
     if (backend) break;
   }
   if (!backend) {
