@@ -72,6 +72,11 @@ export class BridgeFdb {
     for (const [m, f] of this.map) if (f.port === port) this.map.delete(m);
   }
 
+  /** Removes the learned entries of `port` (br_fdb_delete_by_port, non-static). */
+  flushDynamic(port: NetDevice): void {
+    for (const [m, f] of this.map) if (f.port === port && !f.isLocal && !f.isStatic) this.map.delete(m);
+  }
+
   /** Entries newest first, expired ones left out. */
   entries(now: number): FdbEntry[] {
     return [...this.map.values()]

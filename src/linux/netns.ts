@@ -193,6 +193,14 @@ export class Netns implements IpLayer, NfNetns {
     dev.onDown();
     // fib_disable_ip: every route through the device goes, except the local routes of its addresses.
     for (const t of this.tables.values()) t.removeWhere((r) => r.dev === dev && r.type !== 'local');
+    // arp_ifdown -> neigh_ifdown: every entry on the device goes, permanent ones too.
+    for (const n of [...dev.neighs.values()]) this.neigh.remove(n);
+    // br_port_state_selection on a disabled port: its learned FDB entries go.
+    dev.master?.fdb.flushDynamic(dev);
+  }
+
+  /** neigh_carrier_down: the device lost its carrier; only permanent neighbours stay. */
+  carrierDown(dev: NetDevice): void {
     for (const n of [...dev.neighs.values()]) if (!(n.state & 0x80)) this.neigh.remove(n);
   }
 

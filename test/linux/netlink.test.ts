@@ -155,3 +155,24 @@ describe('addresses and routes', () => {
     expect(ns.selectSourceAddress('x', parseIpv4('10.1.0.77'))).toBe(parseIpv4('10.1.0.5'));
   });
 });
+
+describe('link down side effects', () => {
+  it('neighbours on the device go (permanent too); routes through it go; its local route stays', () => {
+    const ns = new Netns(env(), 'n', 'a');
+    ip(ns, 'link add x type veth peer name y');
+    ip(ns, 'link set x up');
+    ip(ns, 'link set y up');
+    ip(ns, 'addr add 10.1.0.5/24 dev x');
+    ip(ns, 'neigh add 10.1.0.9 lladdr 02:00:00:00:00:09 dev x nud permanent');
+    expect(ns.mustDev('x').neighs.size).toBe(1);
+    ip(ns, 'link set x down');
+    expect(ns.mustDev('x').neighs.size).toBe(0);
+    expect(ipRoute(ns, { table: 'all' })).toBe('local 10.1.0.5 dev x table local proto kernel scope host src 10.1.0.5 \n');
+    // Carrier loss (the veth peer goes down) keeps only the permanent ones.
+    ip(ns, 'link set x up');
+    ip(ns, 'neigh add 10.1.0.7 lladdr 02:00:00:00:00:07 dev x nud permanent');
+    ip(ns, 'neigh add 10.1.0.8 lladdr 02:00:00:00:00:08 dev x nud stale');
+    ip(ns, 'link set y down');
+    expect([...ns.mustDev('x').neighs.keys()]).toEqual([0x0a010007]);
+  });
+});

@@ -21,6 +21,12 @@ export class VethDevice extends NetDevice {
     return this.peer.adminUp;
   }
 
+  override onDown(): void {
+    super.onDown();
+    // The other end loses its carrier.
+    if (this.peer.adminUp) this.peer.netns.carrierDown(this.peer);
+  }
+
   override operstate(): 'UP' | 'DOWN' | 'UNKNOWN' | 'LOWERLAYERDOWN' {
     if (!this.adminUp) return 'DOWN';
     return this.peer.adminUp ? 'UP' : 'LOWERLAYERDOWN';

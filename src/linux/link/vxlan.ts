@@ -71,6 +71,12 @@ export class VxlanDevice extends NetDevice {
   }
 
   override onDown(): void {
+    // vxlan_stop -> vxlan_flush(do_all=false): learned entries go, permanent and static stay.
+    for (const [m, l] of this.fdbMap) {
+      const keep = l.filter((e) => e.state !== 'reachable');
+      if (keep.length) this.fdbMap.set(m, keep);
+      else this.fdbMap.delete(m);
+    }
     const ns = this.netns;
     const others = ns.devicesInOrder().some((d) => d !== this && d instanceof VxlanDevice && d.adminUp && d.cfg.dstport === this.cfg.dstport);
     if (!others) ns.udpEncap.delete(this.cfg.dstport);
