@@ -1,7 +1,7 @@
 import { Dispenser } from './corefile/dispenser.js';
 import { CorefileError } from './corefile/errors.js';
 import { parseCorefile, type DirectiveUse, type ServerBlock } from './corefile/parser.js';
-import { decodeMsg, encodeMsg, msgLength, newQuery, Rcode, rcodeName, setRcode, type Msg } from './dns/message.js';
+import { decodeMsg, encodeMsg, newQuery, Rcode, rcodeName, setRcode, type Msg } from './dns/message.js';
 import { PLUGIN_CFG, PLUGIN_INDEX } from './plugin-cfg.js';
 import { clientWrote, invoke, type CoreDnsEnv, type HttpReply, type Handler, type RequestContext, type RequestInfo, type ResponseWriter, type ServerHandle } from './plugin.js';
 import { PLUGINS } from './plugins/index.js';
@@ -371,12 +371,16 @@ export function sizeAndDo(req: Msg, m: Msg): void {
 
 /** miekg `Truncate`: uncompressed if it fits, else compressed and cut to whole records. */
 function truncate(m: Msg, size: number): void {
-  if (msgLength(m) <= size) {
-    m.compress = false;
+  delete m.wire;
+  m.compress = false;
+  const plain = encodeMsg(m);
+  if (plain.length <= size) {
+    m.wire = plain;
     return;
   }
   m.compress = true;
   truncateCompressed(m, size);
+  m.wire = encodeMsg(m);
 }
 
 function httpPort(addr: string): number {

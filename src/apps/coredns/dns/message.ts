@@ -45,6 +45,8 @@ export interface Msg {
   edns: Edns | null;
   /** Encode with name compression (miekg `Compress`), set when a reply had to be truncated. */
   compress?: boolean;
+  /** The bytes the ScrubWriter produced for this reply (the last change before the socket). */
+  wire?: Uint8Array;
 }
 
 export const Rcode = {
@@ -127,8 +129,10 @@ export function setRcode(req: Msg, rcode: number): Msg {
 }
 
 export function copyMsg(m: Msg): Msg {
+  const { wire: _wire, ...rest } = m;
+  void _wire;
   return {
-    ...m,
+    ...rest,
     question: m.question.map((q) => ({ ...q })),
     answer: m.answer.map(copyRR),
     ns: m.ns.map(copyRR),
@@ -198,6 +202,7 @@ function toPacket(m: Msg): dnsPacket.Packet {
  * (miekg `Truncate` sets `Compress=false` then), so sizes match a real CoreDNS.
  */
 export function encodeMsg(m: Msg): Uint8Array {
+  if (m.wire) return m.wire;
   if (m.compress) return packCompressed(m);
   try {
     const b = dnsPacket.encode(toPacket(m));
