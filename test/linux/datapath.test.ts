@@ -371,3 +371,51 @@ describe('fragmentation', () => {
     expect(udp.errors.map((e) => [e.type, e.code])).toEqual([[11, 1]]);
   });
 });
+
+describe('martians', () => {
+  function pair(): World {
+    const w = new World();
+    w.netns('S');
+    w.netns('D');
+    w.ip('S', 'link add eth0 type veth peer name eth0 netns D');
+    w.ip('S', 'addr add 10.0.1.2/24 dev eth0');
+    w.ip('S', 'link set eth0 up');
+    w.ip('D', 'addr add 10.0.1.1/24 dev eth0');
+    w.ip('D', 'link set eth0 up');
+    return w;
+  }
+
+  it('127.0.0.1 arriving from outside is dropped unless route_localnet=1', () => {
+    const w = pair();
+    const d = w.ns.get('D')!;
+    const got = recorder();
+    d.registerProtocol(17, got);
+    w.ip('S', 'addr del 127.0.0.1/8 dev lo'); // so that S routes 127.0.0.1 out of eth0
+    w.ip('S', 'route add 127.0.0.1 via 10.0.1.1 dev eth0');
+    const send = () => w.ns.get('S')!.ipOutput(buildUdp({ src: A('10.0.1.2'), dst: A('127.0.0.1') }, { srcPort: 1, dstPort: 30080 }));
+    send();
+    w.run(1e6);
+    expect(got.got).toHaveLength(0);
+    expect(w.trace.ofKind('linux.drop').some((e) => e.netns === 'D' && e.reason === 'IP_LOCALNET')).toBe(true);
+    d.sysctl_.set('net.ipv4.conf.eth0.route_localnet', '1');
+    send();
+    w.run(1e6);
+    expect(got.got).toHaveLength(1);
+  });
+
+  it('a packet from one of our own addresses is a martian unless accept_local=1', () => {
+    const w = pair();
+    const d = w.ns.get('D')!;
+    w.ip('D', 'addr add 10.9.9.9/32 dev lo');
+    const got = recorder();
+    d.registerProtocol(17, got);
+    const send = () => w.ns.get('S')!.ipOutput(buildUdp({ src: A('10.9.9.9'), dst: A('10.0.1.1') }, { srcPort: 1, dstPort: 2 }));
+    send();
+    w.run(1e6);
+    expect(got.got).toHaveLength(0);
+    d.sysctl_.set('net.ipv4.conf.all.accept_local', '1');
+    send();
+    w.run(1e6);
+    expect(got.got).toHaveLength(1);
+  });
+});
