@@ -1,6 +1,7 @@
 import type { PacketCtx } from './module.js';
 import { XT_CONTINUE } from './module.js';
 import type { Chain, Table } from './tables.js';
+import { IP_WORDS, IPF_DINV, IPF_PINV, IPF_SINV, IPF_SLOW } from './tables.js';
 import type { Rule } from './rule.js';
 import { NF_ACCEPT, NF_DROP, type NfHook } from './hooks.js';
 import { describePacket } from './targets/log.js';
@@ -8,11 +9,18 @@ import { describePacket } from './targets/log.js';
 /** How deep jumps may nest before the walk gives up (the kernel refuses loops at load time). */
 const MAX_DEPTH = 64;
 
-function ipMatches(r: Rule, c: PacketCtx): boolean {
+/** ip_packet_match on the packed IP part of rule `i` (tables.ts packIp). */
+function ipMatches(v: Int32Array, i: number, r: Rule, c: PacketCtx): boolean {
   const f = c.ip;
-  if (r.dmsk !== 0 && (((f.dst & r.dmsk) >>> 0) === r.dst) === r.dInv) return false;
-  if (r.smsk !== 0 && (((f.src & r.smsk) >>> 0) === r.src) === r.sInv) return false;
-  if (r.proto !== 0 && (f.proto === r.proto) === r.pInv) return false;
+  const o = i * IP_WORDS;
+  const flags = v[o + 5]!;
+  const dm = v[o + 1]!;
+  if (dm !== 0 && ((f.dst & dm) === v[o]) === ((flags & IPF_DINV) !== 0)) return false;
+  const sm = v[o + 3]!;
+  if (sm !== 0 && ((f.src & sm) === v[o + 2]) === ((flags & IPF_SINV) !== 0)) return false;
+  const proto = v[o + 4]!;
+  if (proto !== 0 && (f.proto === proto) === ((flags & IPF_PINV) !== 0)) return false;
+  if ((flags & IPF_SLOW) === 0) return true;
   if (r.inM !== null && r.inM(c.state.inDev ?? '') === r.inInv) return false;
   if (r.outM !== null && r.outM(c.state.outDev ?? '') === r.outInv) return false;
   if (r.frag && (f.fragOffset !== 0) === r.fragInv) return false;
@@ -49,7 +57,7 @@ export function walkTable(table: Table, hook: NfHook, c: PacketCtx): number {
     }
     const r = rules[i]!;
     c.evaluated++;
-    let ok = ipMatches(r, c);
+    let ok = ipMatches(chain.ipv, i, r, c);
     if (ok) {
       const fns = r.fns;
       for (let k = 0; k < fns.length; k++) {

@@ -18,9 +18,37 @@ export function isTableName(s: string): s is TableName {
   return s in TABLE_CHAINS;
 }
 
+export const IP_WORDS = 6;
+export const IPF_DINV = 1;
+export const IPF_SINV = 2;
+export const IPF_PINV = 4;
+/** The rule also checks interfaces or the fragment flag: look at the Rule object. */
+export const IPF_SLOW = 8;
+
+function packIp(rules: readonly Rule[]): Int32Array {
+  const v = new Int32Array(rules.length * IP_WORDS);
+  for (let i = 0; i < rules.length; i++) {
+    const r = rules[i]!;
+    const o = i * IP_WORDS;
+    v[o] = r.dst & r.dmsk;
+    v[o + 1] = r.dmsk;
+    v[o + 2] = r.src & r.smsk;
+    v[o + 3] = r.smsk;
+    v[o + 4] = r.proto;
+    v[o + 5] = (r.dInv ? IPF_DINV : 0) | (r.sInv ? IPF_SINV : 0) | (r.pInv ? IPF_PINV : 0) | (r.inM !== null || r.outM !== null || r.frag ? IPF_SLOW : 0);
+  }
+  return v;
+}
+
 /** One chain. Built-ins have a policy and policy counters; user chains are `-`. */
 export class Chain {
   rules: Rule[] = [];
+  /**
+   * The IP part of every rule packed flat (IP_WORDS int32 per rule: dst, dmsk, src, smsk,
+   * proto, flags), rebuilt by Table.link(): the walk rejects most rules from this array alone,
+   * as the kernel reads its contiguous rule blob.
+   */
+  ipv: Int32Array = new Int32Array(0);
   policy: 'ACCEPT' | 'DROP' | null;
   pkts = 0;
   bytes = 0;
@@ -67,7 +95,9 @@ export class Table {
 
   /** Resolves every jump/goto to its chain object; run after each successful change. */
   link(): void {
-    for (const c of this.chains.values())
+    for (const c of this.chains.values()) {
       for (const r of c.rules) if (r.jumpName !== null) r.jump = this.chains.get(r.jumpName) ?? null;
+      c.ipv = packIp(c.rules);
+    }
   }
 }
