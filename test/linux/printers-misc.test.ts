@@ -109,3 +109,24 @@ describe.skipIf(why !== null)('misc printers against the live kernel', () => {
     });
   });
 });
+
+describe('ip route get', () => {
+  it('prints what iproute2 prints for unicast, gateway, local, broadcast, onlink, errors and from', async () => {
+    const { ipRouteGet } = await import('../../src/linux/print/ip-route-get.js');
+    const { parseIpv4 } = await import('../../src/wire/ipv4-address.js');
+    const ns = new Netns({ clock: new EventQueue(), rng: new Random(3), trace: null }, 'n', 'g');
+    for (const c of ['link set lo up', 'link add x type veth peer name y', 'link set x up', 'link set y up', 'addr add 10.1.0.5/24 dev x',
+      'route add default via 10.1.0.1', 'route add 10.7.0.0/16 via 10.1.0.2 dev x onlink', 'route add blackhole 10.8.0.0/16', 'route add unreachable 10.9.0.0/16']) ip(ns, c);
+    const out: string[] = [];
+    for (const d of ['10.1.0.9', '8.8.8.8', '10.1.0.5', '127.0.0.1', '10.7.1.1', '10.1.0.255', '10.8.0.1', '10.9.0.1']) {
+      try {
+        out.push(ipRouteGet(ns, parseIpv4(d)));
+      } catch (e) {
+        out.push(`${(e as Error).message}\n`);
+      }
+    }
+    out.push(ipRouteGet(ns, parseIpv4('10.1.0.9'), { from: parseIpv4('10.1.0.5') }));
+    // Taken from `ip route get` on Linux 6.18 / iproute2 6.1 with the same commands.
+    await expect(out.join('')).toMatchFileSnapshot('../golden/ip/route-get.txt');
+  });
+});
