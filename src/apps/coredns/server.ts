@@ -6,6 +6,7 @@ import { PLUGIN_CFG, PLUGIN_INDEX } from './plugin-cfg.js';
 import { clientWrote, invoke, type CoreDnsEnv, type HttpReply, type Handler, type RequestContext, type RequestInfo, type ResponseWriter, type ServerHandle } from './plugin.js';
 import { PLUGINS } from './plugins/index.js';
 import { registerCoreMetrics } from './plugins/prometheus/registry.js';
+import { report } from './plugins/prometheus/index.js';
 import { isSubDomain, normName } from './zones.js';
 import type { DatagramSocket, Endpoint, StreamSocket } from './transport.js';
 import { StreamFramer, frame } from './transport.js';
@@ -209,18 +210,25 @@ export class CoreDns implements ServerHandle {
       const m = setRcode(r, rcode);
       scrub.writeMsg(m);
     };
+    // errorAndMetricsFunc: refused before any chain ran, counted under zone "dropped".
+    const dropped = (rcode: number): void => {
+      errorReply(rcode);
+      report(env.metrics, addr, info, r, 'dropped', rcodeName(rcode), '');
+    };
     const q = r.question[0];
     if (!q || !byZone) {
-      errorReply(Rcode.SERVFAIL);
+      dropped(Rcode.SERVFAIL);
       return;
     }
-    if (q.class !== 'IN') {
-      errorReply(Rcode.REFUSED);
+    // Other classes only reach chains with chaos or forward (EnableChaos in server.go).
+    const chaosOk = [...byZone.values()].some((cs) => cs.some((c) => c.handlers.some((h) => h.name === 'forward' || h.name === 'chaos')));
+    if (q.class !== 'IN' && !chaosOk) {
+      dropped(Rcode.REFUSED);
       return;
     }
     if (r.edns && r.edns.version !== 0) {
       const m = setRcode(r, Rcode.BADVERS);
-      m.edns = { udpSize: r.edns.udpSize, do: false, version: 0, extRcode: 0, options: [] };
+      m.edns = { udpSize: 0, do: false, version: 0, extRcode: 1, options: [] }; // edns.Version: a bare OPT, UDP size 0
       w.writeMsg(m);
       return;
     }
@@ -236,12 +244,8 @@ export class CoreDns implements ServerHandle {
       const dot = name.indexOf('.');
       name = dot === name.length - 1 ? '.' : name.slice(dot + 1);
     }
-    if (!cfg) {
-      errorReply(Rcode.REFUSED);
-      return;
-    }
-    if (!cfg.chain) {
-      errorReply(Rcode.REFUSED);
+    if (!cfg || !cfg.chain) {
+      dropped(Rcode.REFUSED);
       return;
     }
     const c = ctx(cfg.zone);

@@ -310,3 +310,20 @@ describe('rewrite, bufsize, whoami', () => {
     expect(out[0]![3]! & 0xf).toBe(1);
   });
 });
+
+describe('server-level errors', () => {
+  it('a query outside every block is REFUSED and counted under zone "dropped"', () => {
+    const w = makeWorld({ corefile: 'cluster.local:53 {\n  prometheus :9153\n  kubernetes\n}\n' });
+    expect(rcodeName(ask(w, 'xxx.com', 'A').reply.rcode)).toBe('REFUSED');
+    const body = w.dns.httpGet(9153, '/metrics')!.body;
+    expect(body).toContain('coredns_dns_requests_total{family="1",proto="udp",server="dns://:53",type="A",view="",zone="dropped"} 1\n');
+    expect(body).toContain('coredns_dns_responses_total{plugin="",rcode="REFUSED",server="dns://:53",view="",zone="dropped"} 1\n');
+  });
+  it('EDNS version 1 gets BADVERS with an OPT', () => {
+    const w = makeWorld();
+    const r = ask(w, 'backend-service.k8s.svc.cluster.local', 'A', { edns: { udpSize: 1232, do: false, version: 1, extRcode: 0, options: [] } }).reply;
+    expect(rcodeName(r.rcode)).toBe('BADVERS');
+    expect(r.edns).toMatchObject({ version: 0, udpSize: 0 });
+    expect(r.question[0]!.name).toBe('backend-service.k8s.svc.cluster.local');
+  });
+});

@@ -33,12 +33,19 @@ export class MetricsHandler implements Handler {
     };
     nextOrFailure(this.name, this.next, ctx, rec, r, (status, err) => {
       if (!clientWrote(status)) rc = status;
-      const family = w.info.remote.addr.includes(':') ? '2' : '1';
-      const type = q && MONITORED.has(q.type) ? q.type : 'other';
-      this.reg.add('coredns_dns_requests_total', [ctx.serverAddr, zone, '', w.info.proto, family, type]);
       const plugin = clientWrote(status) ? (ctx.writer ?? '') : '';
-      this.reg.add('coredns_dns_responses_total', [ctx.serverAddr, zone, '', rcodeName(Math.max(rc, 0)), plugin]);
+      report(this.reg, ctx.serverAddr, w.info, r, zone, rcodeName(Math.max(rc, 0)), plugin);
       done(status, err);
     });
   }
+}
+
+/** `vars.Report`: the request and response counters of one query. */
+export function report(reg: Registry, server: string, info: { remote: { addr: string }; proto: string }, r: Msg, zone: string, rcode: string, plugin: string): void {
+  const q = r.question[0];
+  const family = info.remote.addr.includes(':') ? '2' : '1';
+  const type = q && MONITORED.has(q.type) ? q.type : 'other';
+  if (r.edns?.do) reg.add('coredns_dns_do_requests_total', [server, zone, '']);
+  reg.add('coredns_dns_requests_total', [server, zone, '', info.proto, family, type]);
+  reg.add('coredns_dns_responses_total', [server, zone, '', rcode, plugin]);
 }

@@ -75,6 +75,7 @@ export function registerCoreMetrics(r: Registry): void {
     'family',
     'type',
   ]);
+  r.family('coredns_dns_do_requests_total', 'counter', 'Counter of DNS requests with DO bit set per zone.', ['server', 'zone', 'view']);
   r.family('coredns_dns_responses_total', 'counter', 'Counter of response status codes.', ['server', 'zone', 'view', 'rcode', 'plugin']);
   r.family('coredns_cache_requests_total', 'counter', 'The count of cache requests.', ['server', 'zones', 'view']);
   r.family('coredns_cache_hits_total', 'counter', 'The count of cache hits.', ['server', 'type', 'zones', 'view']);
