@@ -14,8 +14,8 @@ export class IpvsConn {
   /** Current timeout in ns (cp->timeout); the timer runs to `expires`. */
   timeout: Nanos;
   expires: Nanos = Infinity;
-  /** Bumped whenever the timer is re-armed, to retire stale heap entries. */
-  timerGen = 0;
+  /** Time of this entry's pending slot in the timer heap (Infinity: none). */
+  heapAt: Nanos = Infinity;
   control: IpvsConn | null = null;
   nControl = 0;
   dest: IpvsDest | null;
@@ -100,7 +100,11 @@ export function unbindDest(cp: IpvsConn): void {
  */
 export class ConnTable {
   private readonly chains = new Map<number, IpvsConn[]>();
-  private heap: { at: Nanos; gen: number; cp: IpvsConn }[] = [];
+  /**
+   * Timer heap with one slot per entry at most: re-arming later only moves `expires`; the
+   * slot, when it comes due, re-files the entry at its current deadline (mod_timer, lazily).
+   */
+  private heap: { at: Nanos; cp: IpvsConn }[] = [];
   private nextSeq = 0;
   count = 0;
 
@@ -170,27 +174,39 @@ export class ConnTable {
 
   /** (Re)arms the entry's timer at now + timeout (__ip_vs_conn_put_timer). */
   arm(cp: IpvsConn, now: Nanos): void {
-    cp.expires = now + cp.timeout;
-    cp.timerGen++;
-    this.push({ at: cp.expires, gen: cp.timerGen, cp });
+    this.setExpires(cp, now + cp.timeout);
   }
 
   /** Runs the timer now (ip_vs_conn_expire_now). */
   expireNow(cp: IpvsConn, now: Nanos): void {
-    if (cp.expires > now) {
-      cp.expires = now;
-      cp.timerGen++;
-      this.push({ at: now, gen: cp.timerGen, cp });
+    if (cp.expires > now) this.setExpires(cp, now);
+  }
+
+  private setExpires(cp: IpvsConn, at: Nanos): void {
+    cp.expires = at;
+    if (at < cp.heapAt) {
+      cp.heapAt = at;
+      this.push({ at, cp });
     }
   }
 
-  /** Every entry whose timer is due by `now`, earliest first (ties in arming order). */
+  /** The next entry whose timer is due by `now`, earliest first (ties in creation order). */
   popDue(now: Nanos): IpvsConn | undefined {
     for (;;) {
       const top = this.heap[0];
       if (!top || top.at > now) return undefined;
       this.pop();
-      if (top.gen === top.cp.timerGen && top.cp.hashed) return top.cp;
+      const cp = top.cp;
+      if (top.at !== cp.heapAt || !cp.hashed) continue; // superseded slot, or gone
+      cp.heapAt = Infinity;
+      if (cp.expires !== top.at) {
+        // Re-armed since this slot was filed: file it again at its real deadline, so
+        // entries still expire in deadline order.
+        cp.heapAt = cp.expires;
+        this.push({ at: cp.expires, cp });
+        continue;
+      }
+      return cp;
     }
   }
 
@@ -200,7 +216,7 @@ export class ConnTable {
     return out;
   }
 
-  private push(e: { at: Nanos; gen: number; cp: IpvsConn }): void {
+  private push(e: { at: Nanos; cp: IpvsConn }): void {
     const h = this.heap;
     h.push(e);
     let i = h.length - 1;
@@ -231,6 +247,6 @@ export class ConnTable {
   }
 }
 
-function less(a: { at: Nanos; cp: IpvsConn; gen: number }, b: { at: Nanos; cp: IpvsConn; gen: number }): boolean {
-  return a.at < b.at || (a.at === b.at && (a.cp.seq < b.cp.seq || (a.cp.seq === b.cp.seq && a.gen < b.gen)));
+function less(a: { at: Nanos; cp: IpvsConn }, b: { at: Nanos; cp: IpvsConn }): boolean {
+  return a.at < b.at || (a.at === b.at && a.cp.seq < b.cp.seq);
 }

@@ -162,11 +162,11 @@ function natXmit(
     }
     ip.setTtl(ip.ttl() - 1);
   }
-  const from = `${formatIpv4(ip.dst())}:${cp.vport}`;
   rewrite(p, 'dst', cp.daddr, cp.dport);
   ip.fillChecksum(); // ip_send_check
   if (ipvs.sink) {
-    ipvs.emit({ kind: 'ipvs.nat', step: 'ip_vs_nat_xmit', conn: cp, direction: 'dnat', text: `DNAT ${from} -> ${formatIpv4(cp.daddr)}:${cp.dport}`, ...where });
+    const text = `DNAT ${formatIpv4(cp.vaddr)}:${cp.vport} -> ${formatIpv4(cp.daddr)}:${cp.dport}`;
+    ipvs.emit({ kind: 'ipvs.nat', step: 'ip_vs_nat_xmit', conn: cp, direction: 'dnat', text, ...where });
   }
   ipvsProperty.add(p);
   if (cp.flags & IP_VS_CONN_F_NFCT) ct.update(p, cp, true);
@@ -186,11 +186,11 @@ function ipvsOut(ipvs: Ipvs, ct: IpvsConntrack, hook: IpvsHook, p: PacketBuffer,
   // handle_response: SNAT back to the virtual service.
   const cp = d.conn;
   const ip = Ipv4Packet.unchecked(p.buf, p.network);
-  const from = `${formatIpv4(ip.src())}:${info.sport}`;
   rewrite(p, 'src', cp.vaddr, cp.vport);
   ip.fillChecksum();
   if (ipvs.sink) {
-    ipvs.emit({ kind: 'ipvs.nat', step: 'handle_response', conn: cp, direction: 'snat', text: `SNAT ${from} -> ${formatIpv4(cp.vaddr)}:${cp.vport}`, ...where });
+    const text = `SNAT ${formatIpv4(cp.daddr)}:${cp.dport} -> ${formatIpv4(cp.vaddr)}:${cp.vport}`;
+    ipvs.emit({ kind: 'ipvs.nat', step: 'handle_response', conn: cp, direction: 'snat', text, ...where });
   }
   ipvsProperty.add(p);
   if (cp.flags & IP_VS_CONN_F_NFCT) ct.update(p, cp, false);

@@ -12,3 +12,4 @@ export { SCHEDULERS, makeScheduler } from './sched/index.js';
 export type { SchedChoice, SchedPacket, SchedService, Scheduler } from './sched/index.js';
 export * from './ipvsadm/print.js';
 export * from './ipvsadm/parse.js';
+export * from './ipvsadm/cli.js';

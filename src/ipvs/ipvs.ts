@@ -272,6 +272,21 @@ export class Ipvs {
     }
   }
 
+  /**
+   * Everything the kernel's timers would have done by now: due entries expire and every rate
+   * estimator is brought up to date (estimation_timer over all services). The packet path only
+   * catches up the counters it touches.
+   */
+  runTimers(): void {
+    this.tick();
+    const t = this.estTick();
+    for (const svc of this.services()) {
+      svc.stats.catchUp(t);
+      for (const d of svc.dests) d.stats.catchUp(t);
+    }
+    this.totStats.catchUp(t);
+  }
+
   /** Estimator ticks due by now (estimation_timer every 2 s). */
   estTick(): number {
     return Math.floor((this.clock() - this.estStart) / IPVS_EST_PERIOD);
@@ -510,7 +525,7 @@ export class Ipvs {
   }
 
   private schedPacket(p: IpvsPacketInfo): SchedPacket {
-    return { protocol: p.protocol, saddr: p.saddr, sport: p.sport, daddr: p.daddr, dport: p.dport, now: this.clock() };
+    return { protocol: p.protocol, saddr: p.saddr, sport: p.sport, daddr: p.daddr, dport: p.dport, now: this.clock(), explain: this.sink !== null };
   }
 
   /** ip_vs_conn_new. */

@@ -8,6 +8,7 @@ import type { DestSpec } from '../dest.js';
 import { IpvsError } from '../errors.js';
 import type { Ipvs } from '../ipvs.js';
 import type { ServiceKey, ServiceSpec } from '../service.js';
+import { SERVICES_BY_NAME } from './services.js';
 
 /**
  * `ipvsadm` command lines as ipvsadm 1.31's parse_options / process_options read them, for
@@ -158,7 +159,7 @@ export function parseCommand(args: readonly string[], line = 1): IpvsadmCommand 
       case 'sctp-service': {
         set(OPT.service);
         protocol = o.name === 't' ? IPPROTO_TCP : o.name === 'u' ? IPPROTO_UDP : IPPROTO_SCTP;
-        const s = parseServiceAddr(v);
+        const s = parseServiceAddr(v, protocol);
         if (!s) fail('illegal virtual server address[:port] specified');
         vaddr = s!.addr;
         vport = s!.port ?? 0;
@@ -193,7 +194,7 @@ export function parseCommand(args: readonly string[], line = 1): IpvsadmCommand 
       }
       case 'r': {
         set(OPT.server);
-        const s = parseServiceAddr(v);
+        const s = parseServiceAddr(v, protocol);
         if (!s) fail('illegal real server address[:port] specified');
         raddr = s!.addr;
         rportGiven = s!.port !== undefined;
@@ -400,13 +401,8 @@ function stringToNumber(s: string, min: number, max: number): number {
   return n >= min && n <= max ? n : -1;
 }
 
-/** Well-known ports, for save files written without -n (getservbyname). */
-const SERVICES: Readonly<Record<string, number>> = {
-  ftp: 21, ssh: 22, telnet: 23, smtp: 25, domain: 53, http: 80, pop3: 110, imap: 143, https: 443, 'http-alt': 8080,
-};
-
-/** parse_service: host[:port]; an address only, or address and port. */
-function parseServiceAddr(buf: string): { addr: Ipv4Addr; port: number | undefined } | undefined {
+/** parse_service: host[:port]; an address only, or address and port (a number or a service name). */
+function parseServiceAddr(buf: string, protocol: number): { addr: Ipv4Addr; port: number | undefined } | undefined {
   if (buf === '' || /^[0-9]+$/.test(buf)) return undefined;
   const colon = buf.lastIndexOf(':');
   const host = colon >= 0 ? buf.slice(0, colon) : buf;
@@ -415,7 +411,7 @@ function parseServiceAddr(buf: string): { addr: Ipv4Addr; port: number | undefin
   if (colon < 0) return { addr: addr as Ipv4Addr, port: undefined };
   const ps = buf.slice(colon + 1);
   let port = stringToNumber(ps, 0, 65535);
-  if (port < 0) port = SERVICES[ps] ?? -1;
+  if (port < 0) port = SERVICES_BY_NAME.get(`${ps}/${protocol === IPPROTO_UDP ? 'udp' : protocol === IPPROTO_SCTP ? 'sctp' : 'tcp'}`) ?? -1;
   if (port < 0) return undefined;
   return { addr: addr as Ipv4Addr, port };
 }

@@ -8,6 +8,7 @@ import {
 import type { IpvsDest } from '../dest.js';
 import type { Ipvs } from '../ipvs.js';
 import { fwmHashBucket, svcHashBucket, type IpvsService } from '../service.js';
+import { SERVICES_BY_PORT } from './services.js';
 
 /**
  * `ipvsadm` listings in ipvsadm 1.31's exact layout (ipvsadm.c print_title,
@@ -15,6 +16,8 @@ import { fwmHashBucket, svcHashBucket, type IpvsService } from '../service.js';
  * output (-n) exists here: there is no resolver to ask for names.
  */
 export interface ListOptions {
+  /** -n. Without it ports are named from /etc/services (addresses stay numeric: no resolver). */
+  readonly numeric?: boolean;
   readonly stats?: boolean;
   readonly rate?: boolean;
   readonly thresholds?: boolean;
@@ -32,10 +35,17 @@ export function ipvsadmList(ipvs: Ipvs, opts: ListOptions = {}): string {
   return out.join('');
 }
 
-/** `ipvsadm -Sn` (= `ipvsadm-save -n`). */
-export function ipvsadmSave(ipvs: Ipvs, opts: { nosort?: boolean } = {}): string {
+/** `ipvsadm -L -t|-u|-f service` (list_service): the title and one service, no version line. */
+export function ipvsadmListService(ipvs: Ipvs, svc: IpvsService, opts: ListOptions = {}): string {
   ipvs.tick();
-  return orderServices(ipvs.services(), opts.nosort ?? false).map((s) => serviceEntry(ipvs, s, {}, true)).join('');
+  return title(opts) + serviceEntry(ipvs, svc, opts, false);
+}
+
+/** `ipvsadm -Sn` (= `ipvsadm-save -n`). */
+export function ipvsadmSave(ipvs: Ipvs, opts: { nosort?: boolean; numeric?: boolean } = {}): string {
+  ipvs.tick();
+  const o = { numeric: opts.numeric ?? true };
+  return orderServices(ipvs.services(), opts.nosort ?? false).map((s) => serviceEntry(ipvs, s, o, true)).join('');
 }
 
 /** `ipvsadm -Ln --timeout`. */
@@ -45,7 +55,7 @@ export function ipvsadmTimeout(ipvs: Ipvs): string {
 }
 
 /** `ipvsadm -Lnc [--persistent-conn]`: the connection table as /proc/net/ip_vs_conn gives it. */
-export function ipvsadmListConn(ipvs: Ipvs, opts: { persistentConn?: boolean } = {}): string {
+export function ipvsadmListConn(ipvs: Ipvs, opts: { persistentConn?: boolean; numeric?: boolean } = {}): string {
   const conns = ipvs.connections();
   const now = ipvs.clock();
   const out: string[] = ['IPVS connection entries\n'];
@@ -54,17 +64,17 @@ export function ipvsadmListConn(ipvs: Ipvs, opts: { persistentConn?: boolean } =
   } else {
     out.push(`pro expire ${padR('state', 11)} ${padR('source', 18)} ${padR('virtual', 18)} destination\n`);
   }
-  for (const cp of conns) out.push(connLine(cp, now));
+  for (const cp of conns) out.push(connLine(cp, now, opts.numeric ?? true));
   return out.join('');
 }
 
-function connLine(cp: IpvsConn, now: number): string {
+function connLine(cp: IpvsConn, now: number, numeric: boolean): string {
   // ip_vs_conn_seq_show: seconds left, truncated (jiffies_delta_to_msecs / 1000).
   const left = Math.max(0, Math.floor((cp.expires - now) / NS_PER_S));
   const expire = `${pad0(Math.floor(left / 60))}:${pad0(left % 60)}`;
-  const c = `${formatIpv4(cp.caddr)}:${cp.cport}`;
-  const v = `${formatIpv4(cp.vaddr)}:${cp.vport}`;
-  const d = `${formatIpv4(cp.daddr)}:${cp.dport}`;
+  const c = addrPort(cp.caddr, cp.cport, cp.protocol, numeric);
+  const v = addrPort(cp.vaddr, cp.vport, cp.protocol, numeric);
+  const d = addrPort(cp.daddr, cp.dport, cp.protocol, numeric);
   return `${padR(protocolName(cp.protocol), 3)} ${padR(expire, 6)} ${padR(cp.stateName(), 11)} ${padR(c, 18)} ${padR(v, 18)} ${d}\n`;
 }
 
@@ -89,7 +99,7 @@ function serviceEntry(ipvs: Ipvs, se: IpvsService, o: ListOptions, rule: boolean
   if (se.fwmark) {
     svcName = rule ? `-f ${se.fwmark}` : `FWM  ${se.fwmark}`;
   } else {
-    const vname = `${formatIpv4(se.addr)}:${se.port}`;
+    const vname = addrPort(se.addr, se.port, se.protocol, o.numeric ?? true);
     if (rule) svcName = `${optionFromProtocol(se.protocol)} ${vname}`;
     else svcName = `${padR(protocolNameOpt(se.protocol), 4)} ${vname}`.slice(0, 33);
   }
@@ -122,7 +132,7 @@ function serviceEntry(ipvs: Ipvs, se: IpvsService, o: ListOptions, rule: boolean
   const out: string[] = [line + '\n'];
   const dests = o.nosort ? se.dests.slice() : msort(se.dests.slice(), cmpDests);
   for (const e of dests) {
-    let dname = `${formatIpv4(e.addr)}:${e.port}`;
+    let dname = addrPort(e.addr, e.port, se.protocol, o.numeric ?? true);
     if (rule) {
       out.push(destRule(svcName, dname, e));
       continue;
@@ -259,6 +269,13 @@ function orderServices(svcs: IpvsService[], nosort: boolean): IpvsService[] {
   if (!nosort) return msort(svcs, cmpServices);
   const key = (s: IpvsService): number => (s.fwmark ? 256 + fwmHashBucket(s.fwmark) : svcHashBucket(s.protocol, s.addr, s.port));
   return svcs.slice().sort((a, b) => key(a) - key(b) || b.seq - a.seq);
+}
+
+/** addrport_to_anyname: numeric, or with the port named by getservbyport. */
+function addrPort(addr: number, port: number, protocol: number, numeric: boolean): string {
+  if (numeric) return `${formatIpv4(addr)}:${port}`;
+  const proto = protocol === IPPROTO_UDP ? 'udp' : protocol === IPPROTO_SCTP ? 'sctp' : protocol === IPPROTO_TCP ? 'tcp' : '';
+  return `${formatIpv4(addr)}:${SERVICES_BY_PORT.get(`${port}/${proto}`) ?? port}`;
 }
 
 function padR(s: string, n: number): string {

@@ -41,8 +41,8 @@ export class DhScheduler implements Scheduler {
     const b = hash32(pkt.daddr, IP_VS_DH_TAB_BITS);
     const d = this.buckets[b] ?? null;
     if (!d || !d.available || d.weight <= 0 || d.overloaded) {
-      return { dest: null, why: `dh: bucket ${b} has no available destination` };
+      return { dest: null, why: pkt.explain ? `dh: bucket ${b} has no available destination` : '' };
     }
-    return { dest: d, why: `dh: bucket ${b} -> ${destName(d)}` };
+    return { dest: d, why: pkt.explain ? `dh: bucket ${b} -> ${destName(d)}` : '' };
   }
 }

@@ -57,12 +57,12 @@ export class LblcScheduler implements Scheduler {
     if (en) {
       en.lastuse = pkt.now;
       const d = en.dest;
-      if (d.available && d.weight > 0 && !lblcOverloaded(d, svc)) return { dest: d, why: `lblc: cached ${destName(d)} for ${fmt(pkt.daddr)}` };
+      if (d.available && d.weight > 0 && !lblcOverloaded(d, svc)) return { dest: d, why: pkt.explain ? `lblc: cached ${destName(d)} for ${fmt(pkt.daddr)}` : '' };
     }
     const d = wlcOverList(svc.dests);
     if (!d) return { dest: null, why: 'lblc: no destination available' };
     if (!en || en.dest !== d) this.cache.set(pkt.daddr, { dest: d, lastuse: pkt.now });
-    return { dest: d, why: `lblc: ${en ? 'cache entry invalid' : 'no cache entry'}, wlc chose ${destName(d)} for ${fmt(pkt.daddr)}` };
+    return { dest: d, why: pkt.explain ? `lblc: ${en ? 'cache entry invalid' : 'no cache entry'}, wlc chose ${destName(d)} for ${fmt(pkt.daddr)}` : '' };
   }
 }
 

@@ -32,19 +32,19 @@ export class LblcrScheduler implements Scheduler {
           en.set.lastmod = pkt.now;
         }
       }
-      if (d && !lblcOverloaded(d, svc)) return { dest: d, why: `lblcr: least loaded of the set for ${fmt(pkt.daddr)} -> ${destName(d)}` };
+      if (d && !lblcOverloaded(d, svc)) return { dest: d, why: pkt.explain ? `lblcr: least loaded of the set for ${fmt(pkt.daddr)} -> ${destName(d)}` : '' };
       d = wlcOverList(svc.dests);
       if (!d) return { dest: null, why: 'lblcr: no destination available' };
       if (!en.set.list.includes(d)) {
         en.set.list.unshift(d);
         en.set.lastmod = pkt.now;
       }
-      return { dest: d, why: `lblcr: set for ${fmt(pkt.daddr)} overloaded, wlc added ${destName(d)}` };
+      return { dest: d, why: pkt.explain ? `lblcr: set for ${fmt(pkt.daddr)} overloaded, wlc added ${destName(d)}` : '' };
     }
     const d = wlcOverList(svc.dests);
     if (!d) return { dest: null, why: 'lblcr: no destination available' };
     this.cache.set(pkt.daddr, { set: { list: [d], lastmod: pkt.now }, lastuse: pkt.now });
-    return { dest: d, why: `lblcr: new set for ${fmt(pkt.daddr)} with ${destName(d)}` };
+    return { dest: d, why: pkt.explain ? `lblcr: new set for ${fmt(pkt.daddr)} with ${destName(d)}` : '' };
   }
 }
 

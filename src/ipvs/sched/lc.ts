@@ -1,5 +1,5 @@
 import type { IpvsDest } from '../dest.js';
-import { destName, type SchedChoice, type SchedService, type Scheduler } from './scheduler.js';
+import { destName, type SchedChoice, type SchedPacket, type SchedService, type Scheduler } from './scheduler.js';
 
 /**
  * Least connection, as ip_vs_lc.c: the server with the smallest activeconns*256 + inactconns
@@ -7,7 +7,7 @@ import { destName, type SchedChoice, type SchedService, type Scheduler } from '.
  */
 export class LcScheduler implements Scheduler {
   readonly name = 'lc';
-  schedule(svc: SchedService, _pkt: unknown): SchedChoice {
+  schedule(svc: SchedService, pkt: SchedPacket): SchedChoice {
     let least: IpvsDest | null = null;
     let loh = 0;
     for (const d of svc.dests) {
@@ -19,6 +19,6 @@ export class LcScheduler implements Scheduler {
       }
     }
     if (!least) return { dest: null, why: 'lc: no destination available' };
-    return { dest: least, why: `lc: ${destName(least)} overhead ${loh} (active ${least.activeconns}, inactive ${least.inactconns})` };
+    return { dest: least, why: pkt.explain ? `lc: ${destName(least)} overhead ${loh} (active ${least.activeconns}, inactive ${least.inactconns})` : '' };
   }
 }

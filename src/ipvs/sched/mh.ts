@@ -117,19 +117,19 @@ export class MhScheduler implements Scheduler {
     const ihash = mhHashKey(pkt.saddr, port, HASH1, 0) % this.size;
     const d = this.lookup[ihash] ?? null;
     if (!(svc.flags & IP_VS_SVC_F_SCHED_MH_FALLBACK)) {
-      if (!d || unavailable(d)) return { dest: null, why: `mh: slot ${ihash} has no available destination` };
-      return { dest: d, why: `mh: slot ${ihash} of ${this.size} -> ${destName(d)}` };
+      if (!d || unavailable(d)) return { dest: null, why: pkt.explain ? `mh: slot ${ihash} has no available destination` : '' };
+      return { dest: d, why: pkt.explain ? `mh: slot ${ihash} of ${this.size} -> ${destName(d)}` : '' };
     }
-    if (!d) return { dest: null, why: `mh: slot ${ihash} empty` };
-    if (!unavailable(d)) return { dest: d, why: `mh: slot ${ihash} of ${this.size} -> ${destName(d)}` };
+    if (!d) return { dest: null, why: pkt.explain ? `mh: slot ${ihash} empty` : '' };
+    if (!unavailable(d)) return { dest: d, why: pkt.explain ? `mh: slot ${ihash} of ${this.size} -> ${destName(d)}` : '' };
     for (let offset = 0; offset < this.size; offset++) {
       const roffset = (offset + ihash) % this.size;
       const hash = mhHashKey(pkt.saddr, port, HASH1, roffset) % this.size;
       const f = this.lookup[hash] ?? null;
       if (!f) break;
-      if (!unavailable(f)) return { dest: f, why: `mh: slot ${ihash} unavailable, fallback offset ${roffset} slot ${hash} -> ${destName(f)}` };
+      if (!unavailable(f)) return { dest: f, why: pkt.explain ? `mh: slot ${ihash} unavailable, fallback offset ${roffset} slot ${hash} -> ${destName(f)}` : '' };
     }
-    return { dest: null, why: `mh: slot ${ihash} unavailable, no fallback` };
+    return { dest: null, why: pkt.explain ? `mh: slot ${ihash} unavailable, no fallback` : '' };
   }
 }
 

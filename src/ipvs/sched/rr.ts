@@ -1,5 +1,5 @@
 import type { IpvsDest } from '../dest.js';
-import { destName, type SchedChoice, type SchedService, type Scheduler } from './scheduler.js';
+import { destName, type SchedChoice, type SchedPacket, type SchedService, type Scheduler } from './scheduler.js';
 
 /**
  * Round robin, as net/netfilter/ipvs/ip_vs_rr.c. The cursor (sched_data) is a list position:
@@ -23,7 +23,7 @@ export class RrScheduler implements Scheduler {
     else if (this.cursor > index) this.cursor--;
   }
 
-  schedule(svc: SchedService, _pkt: unknown): SchedChoice {
+  schedule(svc: SchedService, pkt: SchedPacket): SchedChoice {
     const list = svc.dests;
     const start = this.cursor;
     const last = start;
@@ -35,7 +35,7 @@ export class RrScheduler implements Scheduler {
         if (!d.overloaded && d.weight > 0) {
           const from = this.cursor;
           this.cursor = i;
-          return { dest: d, why: `rr: cursor ${from < 0 ? 'head' : `at ${from + 1}`} -> ${destName(d)} (entry ${i + 1} of ${list.length})` };
+          return { dest: d, why: pkt.explain ? `rr: cursor ${from < 0 ? 'head' : 'at ' + (from + 1)} -> ${destName(d)} (entry ${i + 1} of ${list.length})` : '' };
         }
         if (i === last) return { dest: null, why: 'rr: no destination available' };
       }

@@ -21,6 +21,8 @@ export interface SchedPacket {
   readonly dport: number;
   /** Simulated time, for lblc/lblcr's lastuse and expiration. */
   readonly now: Nanos;
+  /** Build the `why` text (only when tracing: formatting costs more than the choice). */
+  readonly explain: boolean;
 }
 
 /** The choice and why, for trace events: rr position, wrr current weight, sh bucket, ... */

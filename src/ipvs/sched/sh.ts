@@ -59,19 +59,19 @@ export class ShScheduler implements Scheduler {
     const port = svc.flags & IP_VS_SVC_F_SCHED_SH_PORT ? pkt.sport : 0;
     const ihash = shHashKey(pkt.saddr, port, 0);
     const first = this.buckets[ihash] ?? null;
-    if (!first) return { dest: null, why: `sh: bucket ${ihash} empty` };
-    if (!unavailable(first)) return { dest: first, why: `sh: bucket ${ihash} -> ${destName(first)}` };
+    if (!first) return { dest: null, why: pkt.explain ? `sh: bucket ${ihash} empty` : '' };
+    if (!unavailable(first)) return { dest: first, why: pkt.explain ? `sh: bucket ${ihash} -> ${destName(first)}` : '' };
     if (!(svc.flags & IP_VS_SVC_F_SCHED_SH_FALLBACK)) {
-      return { dest: null, why: `sh: bucket ${ihash} -> ${destName(first)} unavailable` };
+      return { dest: null, why: pkt.explain ? `sh: bucket ${ihash} -> ${destName(first)} unavailable` : '' };
     }
     for (let offset = 0; offset < IP_VS_SH_TAB_SIZE; offset++) {
       const roffset = (offset + ihash) % IP_VS_SH_TAB_SIZE;
       const hash = shHashKey(pkt.saddr, port, roffset);
       const d = this.buckets[hash] ?? null;
       if (!d) break;
-      if (!unavailable(d)) return { dest: d, why: `sh: bucket ${ihash} unavailable, fallback offset ${roffset} bucket ${hash} -> ${destName(d)}` };
+      if (!unavailable(d)) return { dest: d, why: pkt.explain ? `sh: bucket ${ihash} unavailable, fallback offset ${roffset} bucket ${hash} -> ${destName(d)}` : '' };
     }
-    return { dest: null, why: `sh: bucket ${ihash} unavailable, no fallback` };
+    return { dest: null, why: pkt.explain ? `sh: bucket ${ihash} unavailable, no fallback` : '' };
   }
 }
 

@@ -1,5 +1,5 @@
 import type { IpvsDest } from '../dest.js';
-import { destName, type SchedChoice, type SchedService, type Scheduler } from './scheduler.js';
+import { destName, type SchedChoice, type SchedPacket, type SchedService, type Scheduler } from './scheduler.js';
 
 /**
  * The weighted least-connection family: wlc (ip_vs_wlc.c, overhead activeconns*256 +
@@ -17,7 +17,7 @@ export class WlcScheduler implements Scheduler {
     return this.name === 'wlc' ? d.overhead() : d.activeconns + 1;
   }
 
-  schedule(svc: SchedService, _pkt: unknown): SchedChoice {
+  schedule(svc: SchedService, pkt: SchedPacket): SchedChoice {
     const list = svc.dests;
     let i = 0;
     let least: IpvsDest | null = null;
@@ -30,7 +30,7 @@ export class WlcScheduler implements Scheduler {
         break;
       }
     }
-    if (!least) return { dest: null, why: `${this.name}: no destination available` };
+    if (!least) return { dest: null, why: pkt.explain ? `${this.name}: no destination available` : '' };
     for (i = i + 1; i < list.length; i++) {
       const d = list[i]!;
       if (d.overloaded) continue;
@@ -40,6 +40,6 @@ export class WlcScheduler implements Scheduler {
         loh = doh;
       }
     }
-    return { dest: least, why: `${this.name}: ${destName(least)} overhead ${loh} / weight ${least.weight}` };
+    return { dest: least, why: pkt.explain ? `${this.name}: ${destName(least)} overhead ${loh} / weight ${least.weight}` : '' };
   }
 }

@@ -1,5 +1,5 @@
 import type { IpvsDest } from '../dest.js';
-import { destName, gcd, type SchedChoice, type SchedService, type Scheduler } from './scheduler.js';
+import { destName, gcd, type SchedChoice, type SchedPacket, type SchedService, type Scheduler } from './scheduler.js';
 
 /**
  * Weighted round robin, as ip_vs_wrr.c: mw = max weight - (gcd - 1), di = gcd of the
@@ -39,7 +39,7 @@ export class WrrScheduler implements Scheduler {
     this.changed(svc);
   }
 
-  schedule(svc: SchedService, _pkt: unknown): SchedChoice {
+  schedule(svc: SchedService, pkt: SchedPacket): SchedChoice {
     const list = svc.dests;
     let i = this.cl;
     if (this.mw === 0) {
@@ -54,7 +54,7 @@ export class WrrScheduler implements Scheduler {
         const d = list[i]!;
         if (!d.overloaded && d.weight >= this.cw) {
           this.cl = i;
-          return { dest: d, why: `wrr: cw=${this.cw} mw=${this.mw} di=${this.di} -> ${destName(d)} (weight ${d.weight})` };
+          return { dest: d, why: pkt.explain ? `wrr: cw=${this.cw} mw=${this.mw} di=${this.di} -> ${destName(d)} (weight ${d.weight})` : '' };
         }
         if (i === stop) {
           this.cl = i;
