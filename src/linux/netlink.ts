@@ -82,6 +82,8 @@ export function linkAdd(ns: Netns, o: LinkAddOptions): NetDevice {
       dev = x;
       break;
     }
+    default:
+      throw new NetlinkError(`Error: Unknown device type "${String(o.kind)}".`);
   }
   if (o.mtu) dev.mtu = o.mtu;
   ns.register(dev);
@@ -323,6 +325,8 @@ export function ip(ns: Netns, cmd: string | readonly string[], resolve: NetnsRes
         } else if (!name) name = w;
         else throw new NetlinkError(`Error: argument "${w}" is wrong`);
       }
+      if (!name) throw new NetlinkError('Not enough information: "dev" argument is required.');
+      if (!kind) throw new NetlinkError('Not enough information: "type" argument is required.');
       const opts: LinkAddOptions = { name, kind: kind as LinkAddOptions['kind'] };
       if (o.address !== undefined) opts.address = o.address;
       if (o.mtu !== undefined) opts.mtu = o.mtu;

@@ -74,6 +74,13 @@ describe('misc printers against golden files', () => {
     expect(() => ip(ns, 'addr add 10.0.0.1/33 dev vA')).toThrow('bad prefix length');
     expect(() => ip(ns, 'link set nosuch up')).toThrow('Cannot find device "nosuch"');
     expect(() => ip(ns, 'route add 10.1.0.0/16 dev vB')).toThrow('Nexthop device is not up');
+    expect(() => ip(ns, 'link add foo')).toThrow('"type" argument is required');
+    expect(() => ip(ns, 'link add foo type bogus')).toThrow('Unknown device type');
+    expect(() => ip(ns, 'link add vA type dummy')).toThrow('File exists');
+    expect(() => ip(ns, 'link add v9 type vxlan id 9 dev nosuch')).toThrow('Cannot find device "nosuch"');
+    expect(() => ip(ns, 'link add v8 type veth peer name vB')).toThrow('File exists');
+    expect(() => ip(ns, 'neigh add 192.168.4.7 lladdr 02:00:00:00:00:07 dev vA')).toThrow('File exists');
+    expect(() => ip(ns, 'frob add x')).toThrow('Object "frob" is unknown');
     expect(JSON.stringify(dumps(ns))).toBe(before);
   });
 });
