@@ -101,3 +101,23 @@ describe('bad Corefiles fail like CoreDNS, naming the line', () => {
     expect(w.dns.configs(53).map((c) => c.zone)).toEqual(['.']);
   });
 });
+
+describe('the compressing packer', () => {
+  it('packs uncompressed exactly as dns-packet does', async () => {
+    const { packMsg } = await import('../../../src/apps/coredns/dns/pack.js');
+    const { encodeMsg } = await import('../../../src/apps/coredns/dns/message.js');
+    const { ask } = await import('./fixture.js');
+    const w = makeWorld();
+    for (const [n, t] of [
+      ['_tcp._tcp.clickhouse-service.clickhouse.svc.cluster.local', 'SRV'],
+      ['nope.k8s.svc.cluster.local', 'A'],
+      ['dns-version.cluster.local', 'TXT'],
+      ['external-xxx.k8s.svc.cluster.local', 'A'],
+      ['fd00--1.k8s.pod.cluster.local', 'AAAA'],
+    ] as const) {
+      const r = ask(w, n, t, { proto: 'tcp' }).reply;
+      delete r.wire;
+      expect(packMsg(r, false)).toEqual(encodeMsg({ ...r, compress: false }));
+    }
+  });
+});

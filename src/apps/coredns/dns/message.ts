@@ -1,7 +1,7 @@
 import * as dnsPacket from 'dns-packet';
 import type { Answer, Question as PacketQuestion, RecordType } from 'dns-packet';
 import { WireError } from '../../../wire/error.js';
-import { packCompressed } from './pack.js';
+import { packCompressed, packMsg } from './pack.js';
 
 /**
  * A DNS message as CoreDNS's miekg/dns holds it (`dns.Msg`): header bits as booleans, the
@@ -204,6 +204,8 @@ function toPacket(m: Msg): dnsPacket.Packet {
 export function encodeMsg(m: Msg): Uint8Array {
   if (m.wire) return m.wire;
   if (m.compress) return packCompressed(m);
+  // dns-packet writes an OPT UDP size of 0 as 4096; BADVERS replies carry a real 0.
+  if (m.edns && m.edns.udpSize === 0) return packMsg(m, false);
   try {
     const b = dnsPacket.encode(toPacket(m));
     return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);

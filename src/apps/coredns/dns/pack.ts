@@ -201,7 +201,12 @@ function packOpt(p: Packer, m: Msg): void {
 
 /** Packs a message with compression. */
 export function packCompressed(m: Msg): Uint8Array {
-  const p = new Packer(true);
+  return packMsg(m, true);
+}
+
+/** Packs a message, compressed or not (uncompressed is byte-identical to dns-packet's encode). */
+export function packMsg(m: Msg, compress: boolean): Uint8Array {
+  const p = new Packer(compress);
   p.u16(m.id);
   p.u16(flagsOf(m));
   p.u16(m.question.length);
