@@ -11,15 +11,17 @@
  * Queues are printed as `%-6d`. An unset port is `*`.
  *
  * Rows: UDP before TCP (the order ss dumps them); within TCP the listeners first, then the
- * other sockets. The kernel lists sockets in hash-bucket order, which depends on a boot-time
- * secret; here listeners go by port and address, other sockets by creation order.
+ * other sockets. The kernel lists sockets in hash-bucket order, which depends on per-boot and
+ * per-namespace secrets (UDP: slot (port + net_hash_mix) & mask), so a real host's order
+ * varies; here UDP goes by port, listeners by port and address, other TCP sockets by creation.
  * Which states are listed: default = connected states without TIME-WAIT and SYN-RECV (SS_CONN),
  * `-l` = listening (LISTEN, and UDP's UNCONN), `-a` = all.
  */
 import { formatIpv4 } from '../../wire/ipv4-address.js';
 import type { SocketLayer } from './stack.js';
 import { SS_STATE_NAME, type TcpState } from './tcp-state.js';
-import { TcpListener, TcpSocket } from './tcp.js';
+import { TcpSocket } from './tcp.js';
+import { TcpListener } from './tcp-ipv4.js';
 
 export interface SsOptions {
   /** -t */

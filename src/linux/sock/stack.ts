@@ -14,7 +14,8 @@ import { EphemeralPorts, parsePortRange, type PortRange } from './ports.js';
 import { SocketTable } from './table.js';
 import type { SockTraceEvent } from './trace.js';
 import { UdpSocket, udpErr, udpRcv } from './udp.js';
-import { TcpSocket, type TcpHandlers, type TcpConnectOptions, TcpListener, type TcpListenOptions, tcpErr, tcpRcv } from './tcp.js';
+import { TcpSocket, type TcpHandlers, type TcpConnectOptions, type TcpListenOptions } from './tcp.js';
+import { TcpListener, tcpErr, tcpRcv } from './tcp-ipv4.js';
 import { PingSocket, type PingOptions, pingRcv, pingErr } from './ping.js';
 
 /** Distributes `Omit` over a union, so each event kind keeps its own fields. */
