@@ -6,6 +6,8 @@ import { bridgeFdb } from '../linux/print/bridge-fdb.js';
 import { sysctlShow } from '../linux/print/sysctl.js';
 import { formatResolvConf, parseResolvConf, podResolvConf } from '../k8s/kubelet/resolv-conf.js';
 import { Netfilter } from '../netfilter/netfilter.js';
+import { Ipvs } from '../ipvs/ipvs.js';
+import { ipvsadmList, ipvsadmListConn, ipvsadmSave } from '../ipvs/ipvsadm/print.js';
 import { resolvePlace, type Place } from '../scenario/endpoints.js';
 import type { Runtime } from '../scenario/runtime.js';
 import { InputError } from './errors.js';
@@ -31,6 +33,11 @@ const SHOWS: { words: string[]; run: (rt: Runtime, p: Place, rest: string[]) => 
   { words: ['iptables', '-t'], run: (rt, p, r) => nf(rt, p).list((r[0] ?? 'filter') as never) },
   { words: ['iptables', '-L'], run: (rt, p) => nf(rt, p).list('filter') },
   { words: ['conntrack', '-L'], run: (rt, p) => nf(rt, p).conntrackList() },
+  { words: ['ipvsadm', '-Ln', '--stats'], run: (rt, p) => ipvsadmList(ipvsOf(rt, p), { numeric: true, stats: true }) },
+  { words: ['ipvsadm', '-Ln', '--rate'], run: (rt, p) => ipvsadmList(ipvsOf(rt, p), { numeric: true, rate: true }) },
+  { words: ['ipvsadm', '-Lnc'], run: (rt, p) => ipvsadmListConn(ipvsOf(rt, p), { numeric: true }) },
+  { words: ['ipvsadm', '-Ln'], run: (rt, p) => ipvsadmList(ipvsOf(rt, p), { numeric: true }) },
+  { words: ['ipvsadm', '-Sn'], run: (rt, p) => ipvsadmSave(ipvsOf(rt, p), { numeric: true }) },
   { words: ['ipset', 'list'], run: (rt, p, r) => nf(rt, p).ipsetList(r[0]) },
   { words: ['ipset', 'save'], run: (rt, p, r) => nf(rt, p).ipsetSave(r[0]) },
 ];
@@ -38,6 +45,11 @@ const SHOWS: { words: string[]; run: (rt: Runtime, p: Place, rest: string[]) => 
 function tableOpt(rest: string[]): 'filter' | 'nat' | 'mangle' | 'raw' | undefined {
   const i = rest.indexOf('-t');
   return i >= 0 ? (rest[i + 1] as 'filter' | 'nat' | 'mangle' | 'raw') : undefined;
+}
+
+/** The namespace's IPVS; a node without kube-proxy in ipvs mode has an empty table. */
+function ipvsOf(rt: Runtime, p: Place): Ipvs {
+  return rt.world.ipvs.get(p.netns) ?? new Ipvs({ clock: () => p.netns.clock.now });
 }
 
 /** The namespace's netfilter; one with no rules prints what an empty kernel prints. */

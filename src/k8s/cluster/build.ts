@@ -8,7 +8,7 @@ import { caliName, calicoCniAdd } from '../cni/calico.js';
 import { flanneldSetup, type FlannelLease } from '../flannel/flanneld.js';
 import { flannelRestoreText } from '../flannel/iptables.js';
 import { NetfilterIptables } from './iptables-backend.js';
-import { AGENT as KUBE_PROXY, proxyConfigOf, startIptablesProxy } from './kube-proxy.js';
+import { AGENT as KUBE_PROXY, proxyConfigOf, startIptablesProxy, startIpvsProxy } from './kube-proxy.js';
 import { podKey, World, type Machine } from './world.js';
 
 export const GATEWAY = 'gateway';
@@ -101,6 +101,11 @@ export function buildWorld(state: ClusterState): World {
     const ipt = (w.iptables.get(m.root) ?? NetfilterIptables.forNetns(m.root, w.log, KUBE_PROXY)).withAgent(KUBE_PROXY);
     w.iptables.set(m.root, ipt);
     if (proxyCfg.mode === 'iptables') startIptablesProxy(w.log, m.root, ipt, state, node.metadata.name, spec.nodes[i]!.ip, node.spec.podCIDR, proxyCfg);
+    else if (proxyCfg.mode === 'ipvs') {
+      const { ipvs } = startIpvsProxy(w.log, m.root, ipt, state, node.metadata.name, spec.nodes[i]!.ip, node.spec.podCIDR, proxyCfg);
+      w.ipvs.set(m.root, ipvs.ipvs);
+      w.traceSinks.push((sink) => void (ipvs.ipvs.sink = sink as never));
+    }
   });
 
   // kubelet + CNI for every scheduled pod.

@@ -2,7 +2,9 @@ import type { Netns } from '../../linux/netlink.js';
 import type { ClusterState } from '../controllers/cluster-state.js';
 import { kubeProxyConfig, type KubeProxyConfig, type KubeProxyConfigurationDoc } from '../kube-proxy/config.js';
 import { IptablesProxier } from '../kube-proxy/iptables.js';
+import { IpvsProxier } from '../kube-proxy/ipvs.js';
 import type { NetfilterIptables } from './iptables-backend.js';
+import { ModelIpset, ModelIpvs, ModelNetlink } from './ipvs-backend.js';
 import type { ActionLog } from './actions.js';
 
 export const AGENT = 'kube-proxy';
@@ -39,4 +41,35 @@ export function startIptablesProxy(log: ActionLog, root: Netns, ipt: NetfilterIp
   feedProxier(proxier as never, state);
   proxier.syncProxyRules();
   return proxier;
+}
+
+/**
+ * kube-proxy in ipvs mode on one node: its sysctls, kube-ipvs0, then a full sync (ipsets,
+ * virtual and real servers, the iptables payload, the jump rules).
+ */
+export function startIpvsProxy(log: ActionLog, root: Netns, ipt: NetfilterIptables, state: ClusterState, nodeName: string, nodeIP: string, podCIDR: string | undefined, cfg: KubeProxyConfig): { proxier: IpvsProxier; ipvs: ModelIpvs } {
+  const ipvs = new ModelIpvs(root, log, AGENT);
+  const proxier = new IpvsProxier({
+    nodeName,
+    nodeIP,
+    config: cfg,
+    iptables: ipt,
+    ipvs,
+    netlink: new ModelNetlink(root, log, AGENT),
+    ipset: new ModelIpset(ipt, root, log, AGENT),
+    kernelVersion: '6.18',
+    ...(podCIDR ? { nodePodCIDR: podCIDR } : {}),
+  });
+  for (const s of proxier.sysctls) {
+    const key = s.name.replace(/\//g, '.');
+    // net.ipv4.vs.* exist once ip_vs is loaded: they are the IPVS model's.
+    const vs = /^net\.ipv4\.vs\.(\w+)$/.exec(key);
+    if (vs && vs[1]! in ipvs.ipvs.sysctl) {
+      (ipvs.ipvs.sysctl as unknown as Record<string, number>)[vs[1]!] = Number(s.value);
+      log.tool(root, AGENT, ['sysctl', '-w', `${key}=${s.value}`]);
+    } else log.sysctl(root, AGENT, key, String(s.value));
+  }
+  feedProxier(proxier as never, state);
+  proxier.syncProxyRules();
+  return { proxier, ipvs };
 }

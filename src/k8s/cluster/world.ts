@@ -8,6 +8,7 @@ import type { LinuxTraceEvent } from '../../linux/trace.js';
 import type { Pod } from '../api/types.js';
 import { ActionLog } from './actions.js';
 import type { NetfilterIptables } from './iptables-backend.js';
+import type { Ipvs } from '../../ipvs/ipvs.js';
 
 /** A machine: a cluster node, an external host or the underlay gateway. */
 export interface Machine {
@@ -43,6 +44,8 @@ export class World {
   readonly log: ActionLog;
   /** The iptables of the namespaces that have rules (node root namespaces). */
   readonly iptables = new Map<Netns, NetfilterIptables>();
+  /** The IPVS state of namespaces where kube-proxy runs in ipvs mode. */
+  readonly ipvs = new Map<Netns, Ipvs>();
   /** Every namespace, by `machine/netns`. */
   private readonly namespaces = new Map<string, Netns>();
   private readonly socketLayers = new Map<Netns, SocketLayer>();
