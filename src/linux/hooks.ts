@@ -67,7 +67,7 @@ export function runHooks(
   for (let i = 0; i < list.length; i++) {
     const o = list[i]!;
     const v = o.fn(packet, state);
-    netns.trace?.record({ kind: 'linux.nf_hook', time: netns.clock.now, node: netns.node, netns: netns.netns, dev: (outDev ?? inDev) ?? undefined!, step: `${o.owner}:${hook}`, hook, owner: o.owner, priority: o.priority, verdict: v === NF_ACCEPT ? 'ACCEPT' : v === NF_DROP ? 'DROP' : 'STOLEN' });
+    netns.trace?.record({ kind: 'linux.nf_hook', time: netns.clock.now, node: netns.node, netns: netns.netns, dev: outDev ?? inDev ?? '', step: `${o.owner}:${hook}`, hook, owner: o.owner, priority: o.priority, verdict: v === NF_ACCEPT ? 'ACCEPT' : v === NF_DROP ? 'DROP' : 'STOLEN' });
     if (v === NF_DROP || v === NF_STOLEN) return v;
   }
   return NF_ACCEPT;

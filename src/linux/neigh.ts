@@ -113,11 +113,17 @@ export class NeighTable {
     let n = dev.neighs.get(nexthop);
     if (n === undefined) {
       n = this.create(dev, nexthop);
-      // arp_constructor: devices without ARP and broadcast/multicast next hops need no resolution.
-      if (dev.noarp || special !== null) {
+      // arp_constructor: multicast next hops map to 01:00:5e:..., devices without ARP (lo,
+      // dummy) use their own address, broadcast next hops the broadcast address.
+      if (special !== null && special !== MAC_BROADCAST) {
         n.state = NUD_NOARP;
-        n.lladdr = special ?? (dev.linkType === 'loopback' ? MAC_ZERO : dev.mac === MAC_ZERO ? MAC_ZERO : MAC_BROADCAST);
-        if (dev.linkType === 'loopback') n.lladdr = MAC_ZERO;
+        n.lladdr = special;
+      } else if (dev.noarp) {
+        n.state = NUD_NOARP;
+        n.lladdr = dev.mac;
+      } else if (special !== null) {
+        n.state = NUD_NOARP;
+        n.lladdr = MAC_BROADCAST;
       }
     }
     const now = this.netns.clock.now;
