@@ -31,6 +31,9 @@ export interface EchoServerOptions {
   readonly epochSeconds?: number;
 }
 
+/** The seed's laosiji backend: a plain process on the node 192.168.4.86, port 6666. */
+export const SEED_LAOSIJI = { name: 'k8s-192-168-4-86', ip: '192.168.4.86', port: 6666 } as const;
+
 export function echoBody(opts: { name: string; ip: Ipv4Addr }, req: HttpRequest, peer: { addr: Ipv4Addr; port: number }): string {
   let s = `Hostname: ${opts.name}\nIP: ${formatIpv4(opts.ip)}\nRemoteAddr: ${formatIpv4(peer.addr)}:${peer.port}\n`;
   s += `${req.method} ${req.target} ${req.version}\n`;

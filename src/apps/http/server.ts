@@ -20,8 +20,22 @@ export interface HttpServerHandlers {
   onBadRequest(err: HttpError, conn: TcpConnection): HttpResponse;
 }
 
-export function serveHttp(conn: TcpConnection, handlers: HttpServerHandlers, limits: HttpLimits = NGINX_LIMITS): void {
+/** An idle keep-alive timeout (nginx keepalive_timeout; ingress-nginx sets 75 s). */
+export interface IdleTimeout {
+  readonly clock: { schedule(delay: number, fn: () => void): { cancelled: boolean } };
+  readonly ns: number;
+}
+
+export function serveHttp(conn: TcpConnection, handlers: HttpServerHandlers, limits: HttpLimits = NGINX_LIMITS, idle: IdleTimeout | null = null): void {
   const queue: HttpRequest[] = [];
+  let idleTimer: { cancelled: boolean } | null = null;
+  const armIdle = (): void => {
+    if (!idle || closing) return;
+    if (idleTimer) idleTimer.cancelled = true;
+    idleTimer = idle.clock.schedule(idle.ns, () => {
+      if (!busy && parser.idle) shut();
+    });
+  };
   let busy = false;
   let closing = false;
   let peerEnded = false;
@@ -30,6 +44,7 @@ export function serveHttp(conn: TcpConnection, handlers: HttpServerHandlers, lim
   const shut = (): void => {
     if (closing) return;
     closing = true;
+    if (idleTimer) idleTimer.cancelled = true;
     conn.close();
   };
 
@@ -38,6 +53,7 @@ export function serveHttp(conn: TcpConnection, handlers: HttpServerHandlers, lim
     const req = queue.shift();
     if (req === undefined) {
       if (peerEnded) shut();
+      else armIdle();
       return;
     }
     busy = true;
@@ -63,6 +79,7 @@ export function serveHttp(conn: TcpConnection, handlers: HttpServerHandlers, lim
 
   conn.onData((bytes) => {
     if (closing || parser.failed) return;
+    if (idleTimer) idleTimer.cancelled = true;
     try {
       parser.push(bytes);
     } catch (e) {
@@ -87,6 +104,8 @@ export function serveHttp(conn: TcpConnection, handlers: HttpServerHandlers, lim
 }
 
 /** listen(port) and serve every accepted connection. */
-export function listenHttp(host: TcpListenerHost, port: number, handlers: HttpServerHandlers, limits: HttpLimits = NGINX_LIMITS): void {
-  host.listen(port, (conn) => serveHttp(conn, handlers, limits));
+export function listenHttp(host: TcpListenerHost, port: number, handlers: HttpServerHandlers, limits: HttpLimits = NGINX_LIMITS, idle: IdleTimeout | null = null): void {
+  host.listen(port, (conn) => {
+    serveHttp(conn, handlers, limits, idle);
+  });
 }

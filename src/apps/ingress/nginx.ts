@@ -120,15 +120,17 @@ export class IngressNginx {
 
   /** Starts listening on the HTTP port and the built-in default server's port. */
   start(): void {
+    // keepalive_timeout 75s (ingress-nginx keep-alive)
+    const idle = { clock: this.deps.clock, ns: this.opts.keepAliveSeconds * NS_PER_S };
     listenHttp(this.deps.listener, this.opts.httpPort, {
       onRequest: (req, conn, respond) => this.handle(req, conn, respond),
       onBadRequest: (err) => this.ownResponse(err.status, null),
-    });
+    }, undefined, idle);
     // `server { listen 8181 default_server; location / { return 404; } }`
     listenHttp(this.deps.listener, this.opts.defaultServerPort, {
       onRequest: (req, _conn, respond) => respond(this.ownResponse(404, req)),
       onBadRequest: (err) => this.ownResponse(err.status, null),
-    });
+    }, undefined, idle);
   }
 
   private date(): string {

@@ -3,7 +3,7 @@
  * flags (`--ingress-class`, `--controller-class`, `--watch-ingress-without-class`,
  * `--default-backend-service`) and ConfigMap keys (internal/ingress/controller/config
  * NewDefault: use-forwarded-headers false, compute-full-forwarded-for false,
- * show-server-tokens false, generate-request-id true, upstream-keepalive-connections 320,
+ * show-server-tokens false, generate-request-id true, keep-alive 75, upstream-keepalive-connections 320,
  * upstream-keepalive-timeout 60, proxy-next-upstream-tries 3, strict-validate-path-type true).
  */
 export interface IngressNginxOptions {
@@ -16,6 +16,9 @@ export interface IngressNginxOptions {
   readonly computeFullForwardedFor: boolean;
   readonly showServerTokens: boolean;
   readonly generateRequestId: boolean;
+  /** keep-alive (keepalive_timeout toward clients, seconds). */
+  readonly keepAliveSeconds: number;
+  /** 0 = a new upstream connection per request, sent with `Connection: close`. */
   readonly upstreamKeepaliveConnections: number;
   readonly upstreamKeepaliveTimeoutSeconds: number;
   readonly proxyNextUpstreamTries: number;
@@ -37,6 +40,7 @@ export const INGRESS_NGINX_DEFAULTS: IngressNginxOptions = {
   computeFullForwardedFor: false,
   showServerTokens: false,
   generateRequestId: true,
+  keepAliveSeconds: 75,
   upstreamKeepaliveConnections: 320,
   upstreamKeepaliveTimeoutSeconds: 60,
   proxyNextUpstreamTries: 3,

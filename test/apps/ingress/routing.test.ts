@@ -220,4 +220,37 @@ describe('ingress-nginx routing', () => {
     const cfg = buildConfiguration({ ...i, services: [...i.services, service('ingress-nginx', 'default-http-backend', '10.43.0.99', 80, 8080)] }, { ...INGRESS_NGINX_DEFAULTS, defaultBackendService: 'ingress-nginx/default-http-backend' });
     expect(cfg.backends.get('upstream-default-backend')!.endpoints).toEqual([{ address: '127.0.0.1', port: 8181, target: null, nodeName: null }]);
   });
+
+  it('closes an idle client connection after keepalive_timeout 75 s', () => {
+    const { net } = cluster();
+    let closedAt = -1;
+    let got = '';
+    net.host(CLIENT).connector.connect(parseIpv4(INGRESS_POD), 80, (c) => {
+      if ('errno' in c) throw new Error(c.errno);
+      c.onData((b) => (got += text(b)));
+      c.onEnd(() => {
+        closedAt = net.clock.now;
+        c.close();
+      });
+      c.write(new TextEncoder().encode('GET /api/v1 HTTP/1.1\r\nHost: demo.example.com\r\n\r\n'));
+    });
+    net.run();
+    expect(got).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
+    expect(closedAt).toBeGreaterThan(75e9);
+    expect(closedAt).toBeLessThan(76e9);
+  });
+
+  it('upstream-keepalive-connections 0: Connection: close upstream, a new connection per request', () => {
+    const net = new FakeNet();
+    const pod = net.host(INGRESS_POD);
+    const n = new IngressNginx({ listener: pod.listener, connector: pod.connector, clock: net.clock, rng: new Random(3), trace: null, node: 'n', netns: 'p' }, { upstreamKeepaliveConnections: 0 });
+    n.sync(inputs());
+    n.start();
+    startEchoServer(net.host('10.42.1.10').listener, 8080, { name: 'v1', ip: parseIpv4('10.42.1.10'), clock: net.clock });
+    for (let i = 0; i < 2; i++) curl(net.host(CLIENT).connector, parseIpv4(INGRESS_POD), parseHttpUrl('http://demo.example.com/api/v1'), () => {});
+    net.run();
+    const ups = net.flowsTo('10.42.1.10:8080');
+    expect(ups).toHaveLength(2);
+    for (const f of ups) expect(text(f.c2s)).toContain('\r\nConnection: close\r\nX-Request-ID: ');
+  });
 });
