@@ -99,9 +99,10 @@ export interface IpLayer {
    * ip_local_out: a complete IPv4 packet (header and checksum filled; `packet.head` at the
    * IPv4 header) leaves through OUTPUT -> route -> POSTROUTING -> neighbour -> device.
    * Answers 'sent' (which includes "queued for ARP" and "dropped by a hook", as the kernel's
-   * sendmsg does not report those) or the routing error.
+   * sendmsg does not report those) or the routing error. `oif` (SO_BINDTODEVICE) restricts
+   * the route to that device.
    */
-  ipOutput(packet: PacketBuffer): 'sent' | RouteError;
+  ipOutput(packet: PacketBuffer, oif?: number): 'sent' | RouteError;
   /** icmp_send: an ICMP error about `offending` (head at its IPv4 header) back to its source. */
   icmpSend(offending: PacketBuffer, type: number, code: number, info?: number): void;
   /** inet_add_protocol. Replaces a previous registration for the same number. */

@@ -433,8 +433,8 @@ export class Netns implements IpLayer, NfNetns {
     return routeOutput(this, dst, opts);
   }
 
-  ipOutput(packet: PacketBuffer): 'sent' | RouteError {
-    return ipLocalOut(this, packet);
+  ipOutput(packet: PacketBuffer, oif = 0): 'sent' | RouteError {
+    return ipLocalOut(this, packet, oif);
   }
 
   icmpSend(offending: PacketBuffer, type: number, code: number, info = 0): void {
