@@ -48,8 +48,11 @@ export class UdpSocket implements TableSock {
   /** sk_err: a pending hard error, reported by the next send. */
   pendingError: Errno | null = null;
   closed = false;
-  /** Datagrams received, as recvfrom(2) would return them. */
-  onMessage: ((data: Uint8Array, from: UdpPeer) => void) | null = null;
+  /**
+   * Datagrams received, as recvmsg(2) returns them: the sender, and the address and port the
+   * datagram was sent to (what IP_PKTINFO's ipi_addr tells a socket bound to INADDR_ANY).
+   */
+  onMessage: ((data: Uint8Array, from: UdpPeer, to: UdpPeer) => void) | null = null;
   onError: ((errno: Errno) => void) | null = null;
   private ipId = 0;
   private hashed = false;
@@ -107,8 +110,13 @@ export class UdpSocket implements TableSock {
     this.sendto(data, this.remoteAddr, this.remotePort);
   }
 
-  /** sendto(2). Throws a pending ICMP error first (and clears it), as the kernel does. */
-  sendto(data: Uint8Array, addr: Ipv4Addr, port: number): void {
+  /**
+   * sendto(2). Throws a pending ICMP error first (and clears it), as the kernel does. `src`
+   * is IP_PKTINFO's ipi_spec_dst: the source address for this datagram on a socket bound to
+   * INADDR_ANY (how DNS servers answer from the address they were asked on); it must be local.
+   * Without it the source comes from the route, as for a plain sendto.
+   */
+  sendto(data: Uint8Array, addr: Ipv4Addr, port: number, opts: { src?: Ipv4Addr } = {}): void {
     if (this.closed) throw new SocketError('EINVAL', 'socket is closed');
     if (this.pendingError) {
       const e = this.pendingError;
@@ -117,9 +125,11 @@ export class UdpSocket implements TableSock {
     }
     if (data.length > UDP_MAX_PAYLOAD) throw new SocketError('EMSGSIZE', `${data.length} bytes exceed ${UDP_MAX_PAYLOAD}`);
     const connected = this.remoteAddr !== 0 && addr === this.remoteAddr && port === this.remotePort;
-    let src = this.localAddr;
-    if (!connected || src === 0) {
-      const rt = this.layer.ip.routeOutput(addr, this.localAddr !== 0 ? { src: this.localAddr } : {});
+    const pktSrc = opts.src !== undefined && opts.src !== 0 && this.localAddr === 0 ? opts.src : 0;
+    if (pktSrc !== 0 && !this.layer.ip.isLocalAddress(pktSrc as Ipv4Addr)) throw new SocketError('EINVAL', `${formatIpv4(pktSrc)} is not a local address`);
+    let src = pktSrc !== 0 ? (pktSrc as Ipv4Addr) : this.localAddr;
+    if (!connected || src === 0 || pktSrc !== 0) {
+      const rt = this.layer.ip.routeOutput(addr, src !== 0 ? { src } : {});
       if (typeof rt === 'string') throw new SocketError(rt, `no route to ${formatIpv4(addr)}`);
       if (rt.type === 'broadcast' && !this.broadcast) throw new SocketError('EACCES', 'broadcast needs SO_BROADCAST');
       if (src === 0) src = rt.src;
@@ -164,10 +174,10 @@ export class UdpSocket implements TableSock {
   }
 
   /** @internal the IP stack delivered a datagram to this socket. */
-  deliver(data: Uint8Array, from: UdpPeer): void {
+  deliver(data: Uint8Array, from: UdpPeer, to: UdpPeer): void {
     const cb = this.onMessage;
     if (cb) this.layer.wake(() => {
-      if (!this.closed) cb(data, from);
+      if (!this.closed) cb(data, from, to);
     });
   }
 
@@ -202,7 +212,7 @@ export function udpRcv(layer: SocketLayer, pkt: PacketBuffer): boolean {
   if (!sk) return false;
   const data = pkt.buf.slice(udp.payloadOffset(), udp.offset + udp.length());
   if (layer.trace) layer.emit({ kind: 'sock.deliver', step: 'udp_queue_rcv_skb', proto: 'udp', tuple: describeSock(sk), bytes: data.length });
-  sk.deliver(data, { addr: saddr, port: udp.srcPort() });
+  sk.deliver(data, { addr: saddr, port: udp.srcPort() }, { addr: daddr, port: udp.dstPort() });
   return true;
 }
 

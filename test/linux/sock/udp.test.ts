@@ -109,3 +109,23 @@ describe('UDP', () => {
     expect(seen).toEqual(['conn', 'wild']);
   });
 });
+
+describe('UDP on a socket bound to INADDR_ANY with several local addresses', () => {
+  it('onMessage tells the address asked; sendto with src answers from it (IP_PKTINFO)', () => {
+    const { net, a, b } = pair();
+    const srv = b.sock.udp().bind(53);
+    srv.onMessage = (d, from, to) => {
+      expect(to).toEqual({ addr: B, port: 53 });
+      srv.sendto(d, from.addr, from.port, { src: to.addr });
+    };
+    const cli = a.sock.udp();
+    let echoed = '';
+    cli.onMessage = (d, from) => {
+      echoed = `${new TextDecoder().decode(d)} from ${from.addr === B ? 'B' : '?'}:${from.port}`;
+    };
+    cli.sendto(enc('q'), B, 53);
+    net.clock.run(millis(5));
+    expect(echoed).toBe('q from B:53');
+    expect(() => srv.sendto(enc('x'), A, 1, { src: ipv4(10, 9, 9, 9) })).toThrow(/EINVAL/);
+  });
+});
