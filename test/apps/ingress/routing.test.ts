@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
 import { FakeNet, sizes, text } from '../http/fake-net.js';
 import { ingress, ingressClass, path, service, slice } from './fixtures.js';
 import { IngressNginx } from '../../../src/apps/ingress/nginx.js';
@@ -252,5 +253,30 @@ describe('ingress-nginx routing', () => {
     const ups = net.flowsTo('10.42.1.10:8080');
     expect(ups).toHaveLength(2);
     for (const f of ups) expect(text(f.c2s)).toContain('\r\nConnection: close\r\nX-Request-ID: ');
+  });
+
+  it('hostile bytes never crash nginx: every connection gets an answer or a close', () => {
+    const line = fc.oneof(
+      fc.constantFrom('GET / HTTP/1.1', 'Host: demo.example.com', 'Host: ', 'Host: a..b', 'Content-Length: 5', 'Transfer-Encoding: chunked', '5', 'hello', '', 'X_Y: 1', 'Connection: close', 'GET /api/v1 HTTP/1.0'),
+      fc.string({ maxLength: 30 }),
+    );
+    fc.assert(
+      fc.property(fc.array(line, { maxLength: 12 }), fc.array(fc.integer({ min: 1, max: 9 }), { minLength: 1, maxLength: 4 }), (lines, cut) => {
+        const { net } = cluster(sizes(...cut));
+        let ended = false;
+        net.host(CLIENT).connector.connect(parseIpv4(INGRESS_POD), 80, (c) => {
+          if ('errno' in c) throw new Error(c.errno);
+          c.onEnd(() => {
+            ended = true;
+            c.close();
+          });
+          c.write(new TextEncoder().encode(lines.join('\r\n')));
+          c.end();
+        });
+        net.run();
+        expect(ended).toBe(true);
+      }),
+      { numRuns: 150 },
+    );
   });
 });
