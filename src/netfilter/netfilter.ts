@@ -12,13 +12,26 @@ import { iptablesList } from './list.js';
 import { IPPROTO_ICMP, IPPROTO_TCP, readIpv4Fields, u16 } from './packet.js';
 import { ConntrackTable, type ConntrackConfig } from './conntrack/table.js';
 import { conntrackConfirm, conntrackIn, type CtEvent } from './conntrack/core.js';
-import { CTINFO_NAMES, IP_CT, UNTRACKED, type CtEntry } from './conntrack/entry.js';
+import { CTINFO_NAMES, IP_CT, IPS, UNTRACKED, type CtEntry } from './conntrack/entry.js';
 import { conntrackLine, conntrackList } from './conntrack/print.js';
 import { hookManip, natIcmpReply, natInitialized, natPacket, natSetupInfo } from './nat.js';
 import { buildReject } from './reject.js';
 import { IpsetRegistry } from './ipset/registry.js';
 import { ipsetList, ipsetSave } from './ipset/print.js';
 import { ipsetRestore } from './ipset/restore.js';
+
+/** The fields of an IPVS connection the conntrack seam reads (ipvs/conn.ts IpvsConn). */
+export interface IpvsConnView {
+  readonly flags: number;
+  readonly daddr: number;
+  readonly dport: number;
+  readonly vaddr: number;
+  readonly vport: number;
+}
+/** include/uapi/linux/ip_vs.h connection flags. */
+const IP_VS_CONN_F_FWD_MASK = 0x0007;
+const IP_VS_CONN_F_MASQ = 0x0000;
+const IP_VS_CONN_F_ONE_PACKET = 0x2000;
 
 export interface NetfilterOptions {
   readonly conntrack?: Partial<ConntrackConfig>;
@@ -95,6 +108,39 @@ export class Netfilter {
   save(opts: SaveOptions = {}): string {
     const header = opts.header ?? { epochSeconds: Math.floor(this.netns.now() / 1e9) };
     return iptablesSave(this.tablesMap, { ...opts, header });
+  }
+
+  /**
+   * The conntrack seam IPVS uses when net.ipv4.vs.conntrack=1 (ip_vs_nfct.c), structurally the
+   * IpvsConntrack of ipvs/hooks.ts: whether the packet's entry is confirmed, the reply-tuple
+   * update of ip_vs_update_conntrack for Masq connections, and ip_vs_notrack.
+   */
+  ipvsConntrack(): {
+    isConfirmed(p: PacketBuffer): boolean;
+    update(p: PacketBuffer, conn: IpvsConnView, outin: boolean): void;
+    notrack(p: PacketBuffer): void;
+  } {
+    return {
+      isConfirmed: (p) => p.ct !== null && p.ct !== UNTRACKED && ((p.ct as CtEntry).status & IPS.CONFIRMED) !== 0,
+      update: (p, conn, outin) => {
+        const ct = p.ct;
+        if (ct === null || ct === UNTRACKED) return;
+        const e = ct as CtEntry;
+        if (e.status & (IPS.CONFIRMED | IPS.DYING)) return;
+        // Only Masq connections expecting replies, and only in the original direction.
+        if ((conn.flags & IP_VS_CONN_F_FWD_MASK) !== IP_VS_CONN_F_MASQ || conn.flags & IP_VS_CONN_F_ONE_PACKET) return;
+        if (p.ctinfo >= IP_CT.IS_REPLY) return;
+        const r = e.reply;
+        const icmp = r.proto === IPPROTO_ICMP;
+        e.reply = outin
+          ? { ...r, src: conn.daddr, sport: icmp ? r.sport : conn.dport }
+          : { ...r, dst: conn.vaddr, dport: icmp ? r.dport : conn.vport };
+      },
+      notrack: (p) => {
+        p.ct = UNTRACKED;
+        p.ctinfo = 7;
+      },
+    };
   }
 
   /** `iptables -t TABLE -L -n -v` stdout (empty when the table does not exist). */
