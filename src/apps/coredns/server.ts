@@ -7,7 +7,7 @@ import { clientWrote, invoke, type CoreDnsEnv, type HttpReply, type Handler, typ
 import { PLUGINS } from './plugins/index.js';
 import { registerCoreMetrics } from './plugins/prometheus/registry.js';
 import { report } from './plugins/prometheus/index.js';
-import { isSubDomain, normName } from './zones.js';
+import { normName } from './zones.js';
 import type { DatagramSocket, Endpoint, StreamSocket } from './transport.js';
 import { StreamFramer, frame } from './transport.js';
 import { truncateCompressed } from './dns/pack.js';
@@ -423,6 +423,5 @@ function parseKey(key: string, filename: string, line: number): Key {
     const oct = cidr[1]!.split('.');
     zone = `${oct.slice(0, Math.floor(len / 8)).reverse().join('.')}.in-addr.arpa.`;
   } else zone = normName(k);
-  void isSubDomain;
   return { key, zone, port };
 }

@@ -78,7 +78,6 @@ export class StubResolver {
       this.muslSearch(steps, events, tried, cb);
       return;
     }
-    const dots = (name.match(/\./g) ?? []).length;
     const trailing = name.endsWith('.');
     let gotServfail = false;
     let gotNodata = false;
@@ -125,7 +124,6 @@ export class StubResolver {
             while (i < steps.length && steps[i]!.reason === 'search') i++;
           }
         }
-        void dots;
         next();
       });
     };

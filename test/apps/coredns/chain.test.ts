@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { seconds } from '../../../src/sim/clock.js';
 import { encodeMsg, rcodeName } from '../../../src/apps/coredns/dns/message.js';
 import type { DnsPluginEvent } from '../../../src/apps/coredns/trace.js';
-import { ask, CLIENT_IP, EPOCH, makeWorld, SEED_COREFILE, UPSTREAM_IP, type World } from './fixture.js';
+import { ask, CLIENT_IP, EPOCH, fixtureObjects, makeWorld, SEED_COREFILE, UPSTREAM_IP, type World } from './fixture.js';
 
 const REVERSED = `.:53 {
     loadbalance
@@ -325,5 +325,49 @@ describe('server-level errors', () => {
     expect(rcodeName(r.rcode)).toBe('BADVERS');
     expect(r.edns).toMatchObject({ version: 0, udpSize: 0 });
     expect(r.question[0]!.name).toBe('backend-service.k8s.svc.cluster.local');
+  });
+});
+
+describe('kubernetes pods modes and options', () => {
+  const mode = (m: string, name: string): string => {
+    const w = makeWorld({ corefile: `.:53 {\n  kubernetes cluster.local {\n    pods ${m}\n  }\n}\n` });
+    const r = ask(w, name, 'A').reply;
+    return `${rcodeName(r.rcode)} ${r.answer.map((a) => a.data).join(',')}`.trim();
+  };
+  it('verified answers only for a pod with that IP in that namespace; disabled never', () => {
+    expect(mode('verified', '10-42-4-15.k8s.pod.cluster.local')).toBe('NOERROR 10.42.4.15');
+    expect(mode('verified', '1-2-3-4.k8s.pod.cluster.local')).toBe('NXDOMAIN');
+    expect(mode('verified', '10-42-4-15.default.pod.cluster.local')).toBe('NXDOMAIN');
+    expect(mode('disabled', '10-42-4-15.k8s.pod.cluster.local')).toBe('NXDOMAIN');
+    expect(mode('insecure', '10-42-4-15.default.pod.cluster.local')).toBe('NOERROR 10.42.4.15');
+  });
+  it('ttl sets every record and the SOA minimum; the SOA TTL is capped at 300', () => {
+    const w = makeWorld({ corefile: '.:53 {\n  kubernetes cluster.local {\n    ttl 600\n  }\n}\n' });
+    expect(ask(w, 'backend-service.k8s.svc.cluster.local', 'A').reply.answer[0]!.ttl).toBe(600);
+    const soa = ask(w, 'nope.k8s.svc.cluster.local', 'A').reply.ns[0]!;
+    expect(soa.ttl).toBe(300);
+    expect((soa.data as { minimum: number }).minimum).toBe(600);
+  });
+  it('namespaces limits the exposed namespaces; endpoint_pod_names names endpoints by pod', () => {
+    const w = makeWorld({ corefile: '.:53 {\n  kubernetes cluster.local {\n    namespaces k8s\n    endpoint_pod_names\n  }\n}\n' });
+    expect(rcodeName(ask(w, 'clickhouse-service.clickhouse.svc.cluster.local', 'A').reply.rcode)).toBe('NXDOMAIN');
+    expect(ask(w, 'backend-service-555d6684b5-abcde.backend-service.k8s.svc.cluster.local', 'A').reply.answer[0]!.data).toBe('10.42.0.134');
+  });
+  it('without fallthrough, an unknown PTR is NXDOMAIN with the in-addr.arpa SOA', () => {
+    const w = makeWorld({ corefile: '.:53 {\n  kubernetes cluster.local in-addr.arpa\n  forward . 192.168.4.1\n}\n' });
+    const r = ask(w, '9.9.9.10.in-addr.arpa', 'PTR').reply;
+    expect(rcodeName(r.rcode)).toBe('NXDOMAIN');
+    expect(r.ns[0]!.name).toBe('in-addr.arpa');
+    expect((r.ns[0]!.data as { mname: string }).mname).toBe('ns.dns.in-addr.arpa');
+  });
+  it('ignore empty_service: a ClusterIP Service without ready endpoints is NXDOMAIN', () => {
+    const objs = [
+      { apiVersion: 'v1' as const, kind: 'Service' as const, metadata: { name: 'lonely', namespace: 'k8s' }, spec: { clusterIP: '10.43.9.9', ports: [{ port: 80 }] } },
+    ];
+    const on = makeWorld({ corefile: '.:53 {\n  kubernetes cluster.local {\n    ignore empty_service\n  }\n}\n', objects: [...fixtureObjects(), ...objs] });
+    const off = makeWorld({ corefile: '.:53 {\n  kubernetes cluster.local\n}\n', objects: [...fixtureObjects(), ...objs] });
+    expect(rcodeName(ask(on, 'lonely.k8s.svc.cluster.local', 'A').reply.rcode)).toBe('NXDOMAIN');
+    expect(ask(off, 'lonely.k8s.svc.cluster.local', 'A').reply.answer[0]!.data).toBe('10.43.9.9');
+    expect(ask(on, 'backend-service.k8s.svc.cluster.local', 'A').reply.answer[0]!.data).toBe('10.43.199.15');
   });
 });

@@ -129,8 +129,8 @@ export function setRcode(req: Msg, rcode: number): Msg {
 }
 
 export function copyMsg(m: Msg): Msg {
-  const { wire: _wire, ...rest } = m;
-  void _wire;
+  const rest: Msg = { ...m };
+  delete rest.wire; // the copy will be changed; its bytes are no longer these
   return {
     ...rest,
     question: m.question.map((q) => ({ ...q })),

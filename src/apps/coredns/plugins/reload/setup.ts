@@ -1,6 +1,6 @@
 import { parseGoDuration } from '../../duration.js';
 import type { PluginDef } from '../../plugin.js';
-import { RELOAD_DEFAULTS, type ReloadSettings } from './index.js';
+import { RELOAD_DEFAULTS } from './index.js';
 
 /**
  * `reload [INTERVAL] [JITTER]` (plugin/reload/setup.go): the arguments are checked as
@@ -11,7 +11,6 @@ export const reloadPlugin: PluginDef = {
   once: true,
   setup(c) {
     const d = c.d;
-    let settings: ReloadSettings = RELOAD_DEFAULTS;
     while (d.next()) {
       const args = d.remainingArgs();
       if (args.length > 2) throw d.argErr();
@@ -29,9 +28,7 @@ export const reloadPlugin: PluginDef = {
       }
       if (jitter > interval / 2) jitter = interval / 2;
       if (d.nextBlock()) throw d.argErr();
-      settings = { intervalSec: interval, jitterSec: jitter };
     }
-    void settings;
     return null;
   },
 };

@@ -70,19 +70,14 @@ export class RewriteHandler implements Handler {
     const original: Question = { ...r.question[0]! };
     const applied: NameRule[] = [];
     let name = fqdn(original.name.toLowerCase());
-    let stop = false;
     for (const rule of this.rules) {
       const nn = rewriteName(rule, name);
       if (nn === null) continue;
       applied.push(rule);
       note(ctx, this.name, 'rewrite', `${name} -> ${nn}`);
       name = nn;
-      if (rule.mode === 'stop') {
-        stop = true;
-        break;
-      }
+      if (rule.mode === 'stop') break;
     }
-    void stop;
     if (applied.length === 0) {
       nextOrFailure(this.name, this.next, ctx, w, r, done);
       return;
