@@ -1,6 +1,6 @@
 import type { NfHookOps, NfHookState, NfVerdict } from '../netfilter/hooks.js';
-import { IPPROTO_TCP, IPPROTO_UDP, l4Checksum, read16, udpChecksumOnWire, write16 } from '../wire/checksum.js';
-import { readIpv4, formatIpv4, type Ipv4Addr } from '../wire/ipv4-address.js';
+import { internetChecksum, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, l4Checksum, read16, udpChecksumOnWire, write16 } from '../wire/checksum.js';
+import { formatIpv4, readIpv4, writeIpv4, type Ipv4Addr } from '../wire/ipv4-address.js';
 import { Ipv4Packet } from '../wire/ipv4.js';
 import { natSetAddress, natSetPort } from '../wire/nat.js';
 import type { PacketBuffer } from '../wire/packet-buffer.js';
@@ -180,6 +180,7 @@ function ipvsOut(ipvs: Ipvs, ct: IpvsConntrack, hook: IpvsHook, p: PacketBuffer,
   if (ipvsProperty.has(p) || !ipvs.enabled) return NF_ACCEPT;
   const info = decodePacket(p, false);
   if (!info) return NF_ACCEPT;
+  if (info.protocol === IPPROTO_ICMP) return outIcmp(ipvs, ct, p, s);
   const where = whereOf(s);
   const d = ipvs.outPacket(info, hook, where);
   if (d.kind === 'accept') return NF_ACCEPT;
@@ -191,6 +192,47 @@ function ipvsOut(ipvs: Ipvs, ct: IpvsConntrack, hook: IpvsHook, p: PacketBuffer,
   if (ipvs.sink) {
     const text = `SNAT ${formatIpv4(cp.daddr)}:${cp.dport} -> ${formatIpv4(cp.vaddr)}:${cp.vport}`;
     ipvs.emit({ kind: 'ipvs.nat', step: 'handle_response', conn: cp, direction: 'snat', text, ...where });
+  }
+  ipvsProperty.add(p);
+  if (cp.flags & IP_VS_CONN_F_NFCT) ct.update(p, cp, false);
+  else ct.notrack(p);
+  return NF_ACCEPT;
+}
+
+/**
+ * ip_vs_out_icmp + handle_response_icmp + ip_vs_nat_icmp(inout = 1): an ICMP error from a real
+ * server about a Masq entry gets the VIP as its source and inside the quote (destination
+ * address and port); both IP header checksums and the ICMP checksum are recomputed. The
+ * quoted L4 checksum is left as it is, as the kernel leaves it.
+ */
+function outIcmp(ipvs: Ipvs, ct: IpvsConntrack, p: PacketBuffer, s: NfHookState): NfVerdict {
+  const b = p.buf;
+  const net = p.network;
+  const ihl = (b[net]! & 15) * 4;
+  const ic = net + ihl;
+  if (ic + 8 > p.end) return NF_DROP;
+  const type = b[ic]!;
+  if (type !== 3 && type !== 4 && type !== 11) return NF_ACCEPT;
+  const cih = ic + 8;
+  if (cih + 20 > p.end || b[cih]! >>> 4 !== 4) return NF_ACCEPT;
+  const cihl = (b[cih]! & 15) * 4;
+  const cproto = b[cih + 9]!;
+  if ((read16(b, cih + 6) & 0x1fff) !== 0) return NF_ACCEPT;
+  const cl4 = cih + cihl;
+  if (cl4 + 4 > p.end) return NF_ACCEPT;
+  const inner = { protocol: cproto, saddr: readIpv4(b, cih + 12), daddr: readIpv4(b, cih + 16), sport: read16(b, cl4), dport: read16(b, cl4 + 2) };
+  const cp = ipvs.outIcmp(inner, read16(b, net + 2), whereOf(s));
+  if (!cp) return NF_ACCEPT;
+  writeIpv4(b, net + 12, cp.vaddr);
+  Ipv4Packet.unchecked(b, net).fillChecksum();
+  writeIpv4(b, cih + 16, cp.vaddr);
+  Ipv4Packet.unchecked(b, cih).fillChecksum();
+  write16(b, cl4 + 2, cp.vport);
+  const icmpLen = read16(b, net + 2) - ihl;
+  write16(b, ic + 2, 0);
+  write16(b, ic + 2, internetChecksum(b, ic, Math.min(icmpLen, p.end - ic)));
+  if (ipvs.sink) {
+    ipvs.emit({ kind: 'ipvs.nat', step: 'ip_vs_nat_icmp', conn: cp, direction: 'snat', text: `ICMP ${type}: SNAT ${formatIpv4(cp.daddr)} -> ${formatIpv4(cp.vaddr)}, quoted destination -> ${formatIpv4(cp.vaddr)}:${cp.vport}`, ...whereOf(s) });
   }
   ipvsProperty.add(p);
   if (cp.flags & IP_VS_CONN_F_NFCT) ct.update(p, cp, false);

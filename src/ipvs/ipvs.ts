@@ -438,6 +438,23 @@ export class Ipvs {
     return { kind: 'snat', conn: cp };
   }
 
+  /**
+   * ip_vs_out_icmp: an ICMP error (unreachable, source quench, time exceeded) a real server
+   * sent about a packet of one of our Masq entries. `inner` is the quoted packet (client ->
+   * real server, as the server saw it). Answers the entry whose VIP must replace the server's
+   * address, or undefined when the error is not about one.
+   */
+  outIcmp(inner: { protocol: number; saddr: Ipv4Addr; sport: number; daddr: Ipv4Addr; dport: number }, length: number, where: IpvsWhere = this.where): IpvsConn | undefined {
+    this.tick();
+    if (!this.enabled) return undefined;
+    if (inner.protocol !== IPPROTO_TCP && inner.protocol !== IPPROTO_UDP) return undefined;
+    const cp = this.conns.outGet(inner.protocol, inner.daddr, inner.dport, inner.saddr, inner.sport);
+    if (!cp || (cp.flags & IP_VS_CONN_F_FWD_MASK) !== IP_VS_CONN_F_MASQ) return undefined;
+    this.outStats(cp, length);
+    if (this.sink) this.emit({ kind: 'ipvs.conn', step: 'ip_vs_out_icmp', conn: cp, action: 'reused', text: `ICMP error about ${connText(cp)}`, ...where });
+    return cp;
+  }
+
   /** ip_vs_conn_put: restarts the timer; a one-packet entry expires at once. */
   private put(cp: IpvsConn, now: Nanos): void {
     if (cp.flags & IP_VS_CONN_F_ONE_PACKET) {

@@ -4,7 +4,8 @@ import {
 } from '../../src/ipvs/index.js';
 import { NF_ACCEPT, NF_DROP, NF_IP_PRI, NF_STOLEN, type NfHookOps, type NfHookState, type NfNetns } from '../../src/netfilter/hooks.js';
 import { TraceRecorder } from '../../src/sim/trace.js';
-import { buildTcp, buildUdp } from '../../src/wire/build.js';
+import { buildIcmp, buildTcp, buildUdp } from '../../src/wire/build.js';
+import { IcmpPacket } from '../../src/wire/icmp.js';
 import { formatIpv4, type Ipv4Addr } from '../../src/wire/ipv4-address.js';
 import { Ipv4Packet } from '../../src/wire/ipv4.js';
 import type { PacketBuffer } from '../../src/wire/packet-buffer.js';
@@ -134,6 +135,33 @@ describe('ipvs hooks (ip_vs_ops4) and Masq NAT', () => {
     const v = Ipv4Packet.checked(sent[0]!.buf, sent[0]!.network);
     expect(UdpPacket.checked(sent[0]!.buf, v.payloadOffset(), v.payloadLength()).checksum()).not.toBe(0);
     checkValid(sent[0]!);
+  });
+
+  it('an ICMP error from the real server is rewritten to come from the VIP (ip_vs_out_icmp)', () => {
+    const ipvs = new Ipvs({ clock: () => 0 });
+    const svc = ipvs.addService({ protocol: IPPROTO_UDP, addr: ip('10.43.0.10'), port: 53, scheduler: 'rr' });
+    ipvs.addDest(svc, { addr: ip('10.42.1.2'), port: 5353, fwd: IP_VS_CONN_F_MASQ, weight: 1 });
+    const ops = hookOps(ipvs);
+    const { ns, sent } = netns([ip('10.43.0.10')]);
+    const q = buildUdp({ src: POD, dst: ip('10.43.0.10'), ttl: 64 }, { srcPort: 40053, dstPort: 53 }, new Uint8Array(10));
+    find(ops, 'INPUT', 99).fn(q, state('INPUT', ns));
+    const atServer = sent[0]!.buf.slice(sent[0]!.network, sent[0]!.end);
+    // The server has nothing on 5353: port unreachable quoting what it received.
+    const err = buildIcmp({ src: ip('10.42.1.2'), dst: POD, ttl: 64 }, { kind: 'dest-unreachable', code: 3, nextHopMtu: 0, quote: atServer });
+    expect(find(ops, 'FORWARD', 100).fn(err, state('FORWARD', ns, 'cali1'))).toBe(NF_ACCEPT);
+    const o = Ipv4Packet.checked(err.buf, err.network);
+    expect([formatIpv4(o.src()), formatIpv4(o.dst()), o.checksumValid()]).toEqual(['10.43.0.10', '10.42.4.15', true]);
+    const icmp = IcmpPacket.checked(err.buf, o.payloadOffset(), o.payloadLength());
+    expect(icmp.checksumValid()).toBe(true);
+    const inner = Ipv4Packet.checked(err.buf, o.payloadOffset() + 8, o.payloadLength() - 8);
+    expect([formatIpv4(inner.src()), formatIpv4(inner.dst()), inner.checksumValid()]).toEqual(['10.42.4.15', '10.43.0.10', true]);
+    expect(UdpPacket.checked(err.buf, inner.payloadOffset(), inner.payloadLength()).dstPort()).toBe(53);
+    // An error about no IPVS entry passes untouched.
+    const unrelated = buildUdp({ src: POD, dst: ip('10.42.1.2') }, { srcPort: 40054, dstPort: 5353 }, new Uint8Array(4));
+    const other = buildIcmp({ src: ip('10.42.1.2'), dst: POD }, { kind: 'dest-unreachable', code: 3, nextHopMtu: 0, quote: unrelated.buf.slice(unrelated.network, unrelated.end) });
+    const before = other.data().slice();
+    expect(find(ops, 'FORWARD', 100).fn(other, state('FORWARD', ns))).toBe(NF_ACCEPT);
+    expect(other.data()).toEqual(before);
   });
 
   it('no usable server: ICMP port unreachable and drop; TTL 1: ICMP time exceeded', () => {
