@@ -143,6 +143,25 @@ export class Netfilter {
     };
   }
 
+  /**
+   * Applies a conntrack sysctl (`net.netfilter.nf_conntrack_max` or `net/netfilter/...`);
+   * answers false for a name netfilter does not own.
+   */
+  setSysctl(name: string, value: number): boolean {
+    const n = name.replace(/\//g, '.').replace(/^net\.(netfilter\.)?/, '');
+    const cfg = this.conntrack.config;
+    const tcp = /^nf_conntrack_tcp_timeout_([a-z_0-9]+)$/.exec(n);
+    if (n === 'nf_conntrack_max') cfg.max = value;
+    else if (tcp) cfg.tcpTimeouts[tcp[1]!.toUpperCase()] = value;
+    else if (n === 'nf_conntrack_udp_timeout') cfg.udpTimeout = value;
+    else if (n === 'nf_conntrack_udp_timeout_stream') cfg.udpTimeoutStream = value;
+    else if (n === 'nf_conntrack_icmp_timeout') cfg.icmpTimeout = value;
+    else if (n === 'nf_conntrack_generic_timeout') cfg.genericTimeout = value;
+    else if (n === 'nf_conntrack_tcp_be_liberal') return true; // the model is always liberal
+    else return false;
+    return true;
+  }
+
   /** `iptables -t TABLE -L -n -v` stdout (empty when the table does not exist). */
   list(table: TableName): string {
     const t = this.tablesMap.get(table);

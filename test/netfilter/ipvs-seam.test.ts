@@ -25,3 +25,26 @@ describe('conntrack seam for IPVS (ip_vs_nfct.c)', () => {
     expect(nf.conntrack.count).toBe(1);
   });
 });
+
+describe('conntrack sysctls', () => {
+  it('kube-proxy timeouts change what conntrack -L shows', () => {
+    const ns = new FakeNetns();
+    const nf = new Netfilter(ns, { conntrackHooks: 'on' });
+    nf.restore('*filter\n:INPUT ACCEPT [0:0]\nCOMMIT\n');
+    expect(nf.setSysctl('net/netfilter/nf_conntrack_tcp_timeout_established', 86400)).toBe(true);
+    expect(nf.setSysctl('net.netfilter.nf_conntrack_udp_timeout', 60)).toBe(true);
+    expect(nf.setSysctl('net.ipv4.ip_forward', 1)).toBe(false);
+    const syn = packet({ src: '10.0.0.1', dst: '10.0.0.2', sport: 1, dport: 2, flags: 0x02 });
+    nf.runHook('PREROUTING', syn, hookState(ns, 'PREROUTING', 'eth0', null));
+    nf.runHook('INPUT', syn, hookState(ns, 'INPUT', 'eth0', null));
+    const sa = packet({ src: '10.0.0.2', dst: '10.0.0.1', sport: 2, dport: 1, flags: 0x12 });
+    nf.runHook('OUTPUT', sa, hookState(ns, 'OUTPUT', null, 'eth0'));
+    nf.runHook('POSTROUTING', sa, hookState(ns, 'POSTROUTING', null, 'eth0'));
+    const ack = packet({ src: '10.0.0.1', dst: '10.0.0.2', sport: 1, dport: 2, flags: 0x10 });
+    nf.runHook('PREROUTING', ack, hookState(ns, 'PREROUTING', 'eth0', null));
+    const u = packet({ src: '10.0.0.1', dst: '10.0.0.2', proto: 'udp', sport: 9, dport: 9 });
+    nf.runHook('PREROUTING', u, hookState(ns, 'PREROUTING', 'eth0', null));
+    nf.runHook('INPUT', u, hookState(ns, 'INPUT', 'eth0', null));
+    expect(nf.conntrackList()).toMatch(/^tcp {6}6 86400 ESTABLISHED .*\nudp {6}17 60 /);
+  });
+});
