@@ -32,6 +32,9 @@ export class FakeNet {
   drop: ((bytes: Uint8Array, index: number) => boolean) | null = null;
   /** Destinations that answer ICMP host unreachable from this router address instead of delivering. */
   readonly unreachable = new Map<number, Ipv4Addr>();
+  /** Extra delay of packet `index` (reordering), and whether it is delivered twice. */
+  jitter: ((index: number) => number) | null = null;
+  duplicate: ((index: number) => boolean) | null = null;
   /** A router at `from` with a smaller next-hop MTU: bigger DF packets get ICMP 3/4. */
   pathMtu: { mtu: number; from: Ipv4Addr } | null = null;
   private sent = 0;
@@ -63,7 +66,9 @@ export class FakeNet {
     }
     const to = this.hosts.find((h) => h.addr === ip.dst());
     if (!to) return;
-    this.clock.schedule(this.latencyNs, () => to.receive(bytes));
+    const delay = this.latencyNs + (this.jitter?.(index) ?? 0);
+    this.clock.schedule(delay, () => to.receive(bytes));
+    if (this.duplicate?.(index)) this.clock.schedule(delay + 1000, () => to.receive(bytes.slice()));
   }
 }
 

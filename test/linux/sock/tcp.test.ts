@@ -459,3 +459,88 @@ describe('TCP edge cases', () => {
   });
 });
 
+
+describe('TCP under loss in both directions', () => {
+  it('property: whatever the first 40 packets lose, the data arrives whole and both ends close', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: 1, max: 4000 }), { minLength: 0, maxLength: 5 }),
+        fc.uniqueArray(fc.integer({ min: 0, max: 39 }), { maxLength: 6 }),
+        fc.integer({ min: 1, max: 10_000 }),
+        (sizes, lost, seed) => {
+          const { net, a, b } = pair(seed);
+          const got: number[] = [];
+          let server: TcpSocket | null = null;
+          const closes: string[] = [];
+          b.sock.tcpListen(80, (s) => {
+            server = s;
+            return {
+              onData: (_s, d) => got.push(...d),
+              onEnd: (sk) => sk.close(),
+              onClose: (_s, e) => closes.push(`server:${e}`),
+            };
+          });
+          const sent: number[] = [];
+          const c = a.sock.tcpConnect(B, 80, {
+            onConnect: (s) => {
+              for (const n of sizes) {
+                const d = new Uint8Array(n).map((_, i) => (i * 31 + n) & 255);
+                sent.push(...d);
+                s.write(d);
+              }
+              s.close();
+            },
+            onClose: (_s, e) => closes.push(`client:${e}`),
+          });
+          const lostSet = new Set(lost);
+          net.drop = (_b, i) => lostSet.has(i);
+          net.clock.run(seconds(400));
+          expect(Buffer.from(got).equals(Buffer.from(sent))).toBe(true);
+          expect(c.state).toBe('CLOSE');
+          expect(server).not.toBeNull();
+          expect(server!.state).toBe('CLOSE');
+          expect(closes.sort()).toEqual(['client:null', 'server:null']);
+          expect(a.sock.tcpTable.all().length).toBe(0);
+          expect(b.sock.tcpTable.all().filter((s) => !s.listening).length).toBe(0);
+        },
+      ),
+      { numRuns: 150 },
+    );
+  });
+});
+
+describe('TCP under reordering and duplication', () => {
+  it('property: reordered and duplicated segments still give the exact byte stream', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: 1, max: 5000 }), { minLength: 1, maxLength: 5 }),
+        fc.array(fc.integer({ min: 0, max: 3_000_000 }), { minLength: 60, maxLength: 60 }),
+        fc.uniqueArray(fc.integer({ min: 0, max: 59 }), { maxLength: 10 }),
+        fc.integer({ min: 1, max: 10_000 }),
+        (sizes, delays, dups, seed) => {
+          const { net, a, b } = pair(seed);
+          const got: number[] = [];
+          b.sock.tcpListen(80, () => ({ onData: (_s, d) => got.push(...d), onEnd: (sk) => sk.close() }));
+          const sent: number[] = [];
+          const c = a.sock.tcpConnect(B, 80, {
+            onConnect: (s) => {
+              for (const n of sizes) {
+                const d = new Uint8Array(n).map((_, i) => (i * 7 + n) & 255);
+                sent.push(...d);
+                s.write(d);
+              }
+              s.close();
+            },
+          });
+          net.jitter = (i) => delays[i] ?? 0;
+          const dupSet = new Set(dups);
+          net.duplicate = (i) => dupSet.has(i);
+          net.clock.run(seconds(400));
+          expect(Buffer.from(got).equals(Buffer.from(sent))).toBe(true);
+          expect(c.state).toBe('CLOSE');
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+});
