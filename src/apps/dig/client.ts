@@ -4,6 +4,8 @@ import { seconds } from '../../sim/clock.js';
 import { decodeMsg, encodeMsg, newQuery, type Msg } from '../coredns/dns/message.js';
 import { frame, StreamFramer, type DnsNet } from '../coredns/transport.js';
 import type { DigExchange } from './print.js';
+import { planSearch } from '../resolver/plan.js';
+import type { ResolvConf } from '../resolver/resolvconf.js';
 
 export interface DigOptions {
   server: string;
@@ -157,8 +159,17 @@ export function runDig(
 }
 
 /**
- * `dig +search`: dig's own walk of the resolv.conf search list (names from planSearch, one
- * query type), moving on only after NXDOMAIN (SERVFAIL stops, as +servfail_stops), one
+ * The names `dig +search` asks, in order (dighost.c): a name with at least `ndots` dots or a
+ * trailing dot only as written; otherwise each search domain, then the name itself. Unlike
+ * glibc there is no search after a failed absolute name. Checked against dig 9.18.
+ */
+export function digSearchNames(name: string, rc: ResolvConf): string[] {
+  return planSearch(name, rc, { libc: 'musl', family: 'inet' }).map((s) => s.name);
+}
+
+/**
+ * `dig +search`: dig's own walk of the resolv.conf search list (names from digSearchNames),
+ * moving on only after NXDOMAIN (SERVFAIL stops, as +servfail_stops), one
  * client cookie for the whole run. All runs are returned; `printDigSearch` shows the last,
  * or every one with `+showsearch`.
  */

@@ -7,7 +7,8 @@
 import { concatBytes, latin1Bytes, type HttpHeader, type HttpMessage } from './message.js';
 
 export function serializeHead(m: HttpMessage): string {
-  const start = m.kind === 'request' ? `${m.method} ${m.target} ${m.version}` : `${m.version} ${m.status} ${m.reason}`;
+  // an empty reason phrase goes out as `HTTP/1.1 200` (nginx relays an upstream's that way)
+  const start = m.kind === 'request' ? `${m.method} ${m.target} ${m.version}` : `${m.version} ${m.status}${m.reason === '' ? '' : ` ${m.reason}`}`;
   return `${start}\r\n${headerLines(m.headers)}\r\n`;
 }
 

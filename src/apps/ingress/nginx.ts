@@ -20,8 +20,8 @@
  *
  * Response to the client (ngx_http_header_filter_module order): Server (cleared by
  * `more_clear_headers Server` unless show-server-tokens), Date (nginx's clock),
- * Content-Type, Content-Length, Last-Modified, Location, Transfer-Encoding, Connection
- * (keep-alive / close), then the upstream's other headers in order; the upstream's Date,
+ * Content-Type, Content-Length, Transfer-Encoding, Connection (keep-alive / close), then
+ * the upstream's other headers in order (Location and Last-Modified among them); the upstream's Date,
  * Server, X-Pad, X-Accel-*, Connection, Keep-Alive and Transfer-Encoding are not passed.
  *
  * nginx answers itself with its built-in page when no location matches (404), when the
@@ -65,8 +65,11 @@ export interface IngressNginxDeps {
 
 /** Headers the proxy never passes from the upstream response (proxy_hide_header defaults + hop-by-hop). */
 const HIDDEN_RESPONSE = new Set(['date', 'server', 'x-pad', 'x-accel-expires', 'x-accel-redirect', 'x-accel-limit-rate', 'x-accel-buffering', 'x-accel-charset', 'connection', 'keep-alive', 'transfer-encoding']);
-/** Response headers nginx prints in fixed slots of its header filter. */
-const SLOTTED = new Set(['content-type', 'content-length', 'last-modified', 'location']);
+/**
+ * Upstream headers nginx prints in fixed slots of its header filter (they live in
+ * headers_out fields); Location and Last-Modified stay list entries, in upstream order.
+ */
+const SLOTTED = new Set(['content-type', 'content-length']);
 
 interface PooledConn {
   readonly conn: TcpConnection;
@@ -298,10 +301,6 @@ export class IngressNginx {
     const hasLength = cl !== undefined && !up.chunked;
     const noBody = req.method === 'HEAD' || up.status === 204 || up.status === 304 || (up.status >= 100 && up.status < 200);
     if (hasLength) hs.push(h('Content-Length', cl));
-    const lm = getHeader(up.headers, 'last-modified');
-    if (lm !== undefined) hs.push(h('Last-Modified', lm));
-    const loc = getHeader(up.headers, 'location');
-    if (loc !== undefined) hs.push(h('Location', loc));
     // no length: chunked to an HTTP/1.1 client, close-delimited to HTTP/1.0
     const chunked = !hasLength && !noBody && req.version === 'HTTP/1.1';
     if (chunked) hs.push(h('Transfer-Encoding', 'chunked'));

@@ -4,10 +4,9 @@
 import { describe, expect, it } from 'vitest';
 import { Random } from '../../../src/sim/random.js';
 import { seconds } from '../../../src/sim/clock.js';
-import { runDig, runDigSearch, type DigOptions, type DigRun } from '../../../src/apps/dig/client.js';
+import { digSearchNames, runDig, runDigSearch, type DigOptions, type DigRun } from '../../../src/apps/dig/client.js';
 import { digWhen, printDig, printDigFailure, printDigSearch, questionLine, rrLine } from '../../../src/apps/dig/print.js';
 import { parseResolvConf } from '../../../src/apps/resolver/resolvconf.js';
-import { planSearch } from '../../../src/apps/resolver/plan.js';
 import { EPOCH, makeWorld, podNet, type World } from '../coredns/fixture.js';
 
 function dig(w: World, name: string, type: string, extra: Partial<DigOptions> = {}, argv?: string): DigRun {
@@ -46,7 +45,7 @@ describe('kubewire dig goldens', () => {
   it('+search +showsearch walks the pod search list like dig does', async () => {
     const w = makeWorld();
     const rc = parseResolvConf('nameserver 10.43.0.10\nsearch k8s.svc.cluster.local svc.cluster.local cluster.local\noptions ndots:5\n');
-    const names = planSearch('xxx.com', rc, { family: 'inet' }).map((s) => s.name);
+    const names = digSearchNames('xxx.com', rc);
     let runs: DigRun[] = [];
     runDigSearch(podNet(w), w.eq, new Random(9), EPOCH, names, 'A', { server: '10.43.0.10', argv: '+search +showsearch xxx.com' }, (r) => (runs = r));
     w.eq.run();
@@ -74,6 +73,15 @@ describe('kubewire dig goldens', () => {
     expect(w.eq.now - t0).toBe(seconds(15));
     expect(out!.failures).toEqual(['timed out', 'timed out', 'timed out']);
     await expect(printDigFailure('xxx.com', false, '10.43.0.10', 53, out!.failures)).toMatchFileSnapshot('../../golden/dig/no-servers.txt');
+  });
+});
+
+describe('dig +search order', () => {
+  it('asks a name with ndots dots only as written, no search afterwards (unlike glibc)', () => {
+    const rc = parseResolvConf('nameserver 10.43.0.10\nsearch k8s.svc.cluster.local svc.cluster.local cluster.local\noptions ndots:2\n');
+    expect(digSearchNames('a.b.c', rc)).toEqual(['a.b.c.']);
+    expect(digSearchNames('xxx.com', rc)).toEqual(['xxx.com.k8s.svc.cluster.local.', 'xxx.com.svc.cluster.local.', 'xxx.com.cluster.local.', 'xxx.com.']);
+    expect(digSearchNames('xxx.com.', rc)).toEqual(['xxx.com.']);
   });
 });
 

@@ -112,6 +112,37 @@ describe.skipIf(why !== null)('printDig matches the real dig', () => {
 // dig +search +showsearch reads /etc/resolv.conf: give it the pod's, in a private mount namespace.
 const whySearch = missing({ tools: ['dig', 'unshare', 'mount'], root: true });
 describe.skipIf(whySearch !== null)('printDigSearch matches dig +search +showsearch', () => {
+  it('digSearchNames is the order dig uses (ndots:2)', async () => {
+    const { digSearchNames } = await import('../../../src/apps/dig/client.js');
+    const { parseResolvConf } = await import('../../../src/apps/resolver/resolvconf.js');
+    const w = makeWorld();
+    const names: string[] = [];
+    const sock = dgram.createSocket('udp4');
+    sock.on('message', (msg, rinfo) => {
+      const q = new Uint8Array(msg);
+      names.push(`${decodeMsg(q).question[0]!.name}.`);
+      w.dns.handleDatagram(53, q, { addr: rinfo.address, port: rinfo.port }, { addr: '127.0.0.1', port: 53 }, (b) => sock.send(b, rinfo.port, rinfo.address));
+      w.eq.run();
+    });
+    await new Promise<void>((res) => sock.bind(0, '127.0.0.1', () => res()));
+    const port = sock.address().port;
+    const text = 'nameserver 127.0.0.1\nsearch k8s.svc.cluster.local svc.cluster.local cluster.local\noptions ndots:2\n';
+    const dir = mkdtempSync(join(tmpdir(), 'kwt-dig-'));
+    writeFileSync(join(dir, 'resolv.conf'), text);
+    try {
+      for (const n of ['a.b.c', 'xxx.com', 'k8s', 'xxx.com.']) {
+        names.length = 0;
+        await run('unshare', ['-m', 'sh', '-c', `mount --bind ${join(dir, 'resolv.conf')} /etc/resolv.conf && dig -p ${port} +search ${n}`]);
+        const want = digSearchNames(n, parseResolvConf(text));
+        // dig stops at the first answer that is not NXDOMAIN, so it may ask fewer
+        expect(names).toEqual(want.slice(0, names.length));
+        expect(names.length).toBeGreaterThan(0);
+      }
+    } finally {
+      sock.close();
+    }
+  });
+
   it('xxx.com through the pod search list', async () => {
     const w = makeWorld();
     const seen: { query: Uint8Array; reply: Uint8Array }[] = [];

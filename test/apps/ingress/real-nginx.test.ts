@@ -300,4 +300,18 @@ describe.skipIf(why !== null)('kubewire nginx == real nginx', () => {
       expect(norm(mine.client), raw).toBe(norm(real.client));
     }
   });
+
+  it('relays the upstream status line as it came (no reason, odd codes, chunked upstream)', async () => {
+    for (const reply of [
+      'HTTP/1.1 200\r\nContent-Length: 2\r\n\r\nok',
+      'HTTP/1.1 299 Custom Thing\r\nContent-Length: 0\r\n\r\n',
+      'HTTP/1.1 404 Nope\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nX-B: 1\r\n\r\n3\r\n{}\n\r\n0\r\n\r\n',
+      'HTTP/1.1 302 Found\r\nLocation: /elsewhere\r\nLast-Modified: Mon, 01 Jan 2024 00:00:00 GMT\r\nSet-Cookie: a=b\r\nContent-Length: 0\r\n\r\n',
+    ]) {
+      const raw = curlReq('/s');
+      const real = await proxied(raw, reply);
+      const mine = viaModel(raw, reply);
+      expect(norm(mine.client), reply).toBe(norm(real.client));
+    }
+  });
 });
