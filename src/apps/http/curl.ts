@@ -19,7 +19,7 @@
 import type { Ipv4Addr } from '../../wire/ipv4-address.js';
 import { HttpError } from './errors.js';
 import { h, type HttpHeader, type HttpRequest, type HttpResponse, request } from './message.js';
-import { HttpParser } from './parser.js';
+import { CLIENT_LIMITS, HttpParser } from './parser.js';
 import { serialize } from './serialize.js';
 import { isConnectFailure, type TcpConnection, type TcpConnector } from './stream.js';
 
@@ -100,7 +100,7 @@ export function curl(connector: TcpConnector, addr: Ipv4Addr, url: CurlUrl, cb: 
     const conn = c;
     const local = { addr: conn.localAddr, port: conn.localPort };
     let got = 0;
-    const parser = new HttpParser<HttpResponse>('response', (res) => finish({ exitCode: 0, response: res, error: null, local }, conn));
+    const parser = new HttpParser<HttpResponse>('response', (res) => finish({ exitCode: 0, response: res, error: null, local }, conn), CLIENT_LIMITS);
     parser.expectResponseTo(req.method);
     const bad = (e: unknown): void => {
       if (!(e instanceof HttpError)) throw e;

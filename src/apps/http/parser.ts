@@ -32,6 +32,12 @@ export interface HttpLimits {
 /** nginx's defaults as ingress-nginx configures them (large-client-header-buffers "4 8k", proxy-body-size 1m). */
 export const NGINX_LIMITS: HttpLimits = { maxStartLine: 8192, maxHeaderLine: 8192, maxHeaderBlock: 4 * 8192, maxBody: 1024 * 1024 };
 
+/** An upstream response as nginx reads it: the whole header within proxy-buffer-size 4k, any body. */
+export const NGINX_UPSTREAM_LIMITS: HttpLimits = { maxStartLine: 4096, maxHeaderLine: 4096, maxHeaderBlock: 4096, maxBody: Number.MAX_SAFE_INTEGER };
+
+/** A client reading responses (curl): generous header limits (curl's 100 KiB line), any body. */
+export const CLIENT_LIMITS: HttpLimits = { maxStartLine: 102400, maxHeaderLine: 102400, maxHeaderBlock: 300 * 1024, maxBody: Number.MAX_SAFE_INTEGER };
+
 type State = 'start' | 'headers' | 'body' | 'chunk-size' | 'chunk-data' | 'chunk-crlf' | 'trailers' | 'eof-body' | 'failed';
 
 const METHOD = /^[A-Z_-]+$/;
@@ -178,7 +184,7 @@ export class HttpParser<M extends HttpMessage = HttpMessage> {
           const m = /^([0-9A-Fa-f]{1,15})[ \t]*(;.*)?$/.exec(l);
           if (!m) throw new HttpError(400, 'client sent invalid chunked body');
           const size = parseInt(m[1]!, 16);
-          if (this.bodyLen + size > this.limits.maxBody) throw new HttpError(413, 'client intended to send too large chunked body');
+          if (this.bodyLen + size > this.limits.maxBody) throw this.mode === 'request' ? new HttpError(413, 'client intended to send too large chunked body') : new HttpError(502, 'upstream sent too large body');
           if (size === 0) this.state = 'trailers';
           else {
             this.remaining = size;
@@ -261,7 +267,7 @@ export class HttpParser<M extends HttpMessage = HttpMessage> {
       const v = cl[0]!;
       if (!/^[0-9]{1,15}$/.test(v)) throw new HttpError(400, 'client sent invalid "Content-Length" header');
       const n = Number(v);
-      if (n > this.limits.maxBody) throw new HttpError(413, `client intended to send too large body: ${n} bytes`);
+      if (n > this.limits.maxBody) throw this.mode === 'request' ? new HttpError(413, `client intended to send too large body: ${n} bytes`) : new HttpError(502, 'upstream sent too large body');
       this.remaining = n;
       this.state = 'body';
       return;

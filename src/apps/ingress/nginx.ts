@@ -39,7 +39,7 @@ import { httpDate } from '../http/date.js';
 import { HttpError } from '../http/errors.js';
 import { nginxErrorPage, nginxReason, wireStatus } from '../http/error-pages.js';
 import { getHeader, getHeaders, h, keepAlive, latin1Bytes, type HttpHeader, type HttpRequest, type HttpResponse } from '../http/message.js';
-import { HttpParser, nginxValidHeaderName } from '../http/parser.js';
+import { HttpParser, NGINX_UPSTREAM_LIMITS, nginxValidHeaderName } from '../http/parser.js';
 import { serialize } from '../http/serialize.js';
 import { listenHttp } from '../http/server.js';
 import { isConnectFailure, type TcpConnection, type TcpConnector, type TcpListenerHost } from '../http/stream.js';
@@ -339,7 +339,7 @@ export class IngressNginx {
         if (keepAlive(res) && (getHeader(res.headers, 'content-length') !== undefined || res.chunked) && this.opts.upstreamKeepaliveConnections > 0) this.park(p);
         else this.discard(p);
         cb({ kind: 'ok', res, local, reused });
-      });
+      }, NGINX_UPSTREAM_LIMITS);
       parser.expectResponseTo(req.method);
       p.onData = (b) => {
         try {

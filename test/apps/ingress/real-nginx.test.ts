@@ -307,6 +307,9 @@ describe.skipIf(why !== null)('kubewire nginx == real nginx', () => {
       'HTTP/1.1 299 Custom Thing\r\nContent-Length: 0\r\n\r\n',
       'HTTP/1.1 404 Nope\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nX-B: 1\r\n\r\n3\r\n{}\n\r\n0\r\n\r\n',
       'HTTP/1.1 302 Found\r\nLocation: /elsewhere\r\nLast-Modified: Mon, 01 Jan 2024 00:00:00 GMT\r\nSet-Cookie: a=b\r\nContent-Length: 0\r\n\r\n',
+      // a header over proxy_buffer_size 4k: nginx answers 502 itself
+      `HTTP/1.1 200 OK\r\nX-Big: ${'b'.repeat(5000)}\r\nContent-Length: 0\r\n\r\n`,
+      `HTTP/1.1 200 OK\r\nContent-Length: ${3 << 20}\r\n\r\n${'z'.repeat(3 << 20)}`,
     ]) {
       const raw = curlReq('/s');
       const real = await proxied(raw, reply);
