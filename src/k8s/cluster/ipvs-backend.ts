@@ -1,5 +1,5 @@
 import { linkAdd, type Netns } from '../../linux/netlink.js';
-import { hookOps } from '../../ipvs/hooks.js';
+import { hookOps, type IpvsConntrack } from '../../ipvs/hooks.js';
 import { Ipvs } from '../../ipvs/ipvs.js';
 import { IP_VS_CONN_F_MASQ } from '../../ipvs/constants.js';
 import { formatIpv4, parseIpv4 } from '../../wire/ipv4-address.js';
@@ -18,9 +18,10 @@ export class ModelIpvs implements IpvsBackend {
   readonly ipvs: Ipvs;
   private readonly vss = new Map<string, IpvsVirtualServer>();
 
-  constructor(private readonly ns: Netns, private readonly log: ActionLog, private readonly agent: string) {
+  /** `conntrack` is netfilter's seam for net.ipv4.vs.conntrack=1 (ip_vs_nfct.c). */
+  constructor(private readonly ns: Netns, private readonly log: ActionLog, private readonly agent: string, conntrack?: IpvsConntrack) {
     this.ipvs = new Ipvs({ clock: () => ns.clock.now, node: ns.node, netns: ns.netns });
-    ns.registerHooks(hookOps(this.ipvs));
+    ns.registerHooks(hookOps(this.ipvs, conntrack));
   }
 
   private key(vs: Pick<IpvsVirtualServer, 'protocol' | 'address' | 'port'>): { protocol: number; addr: ReturnType<typeof parseIpv4>; port: number } {

@@ -1,6 +1,6 @@
 import type { Netns } from '../../linux/netlink.js';
 import type { ClusterState } from '../controllers/cluster-state.js';
-import { kubeProxyConfig, type KubeProxyConfig, type KubeProxyConfigurationDoc } from '../kube-proxy/config.js';
+import { conntrackSysctls, kubeProxyConfig, type KubeProxyConfig, type KubeProxyConfigurationDoc } from '../kube-proxy/config.js';
 import { IptablesProxier } from '../kube-proxy/iptables.js';
 import { IpvsProxier } from '../kube-proxy/ipvs.js';
 import type { NetfilterIptables } from './iptables-backend.js';
@@ -8,6 +8,14 @@ import { ModelIpset, ModelIpvs, ModelNetlink } from './ipvs-backend.js';
 import type { ActionLog } from './actions.js';
 
 export const AGENT = 'kube-proxy';
+
+/** The conntrack sysctls kube-proxy writes at start (cmd/kube-proxy conntracker), on 2 CPUs. */
+function conntrackStartup(log: ActionLog, root: Netns, ipt: NetfilterIptables, cfg: KubeProxyConfig): void {
+  for (const s of conntrackSysctls(cfg, 2).sysctls) {
+    ipt.nf.setSysctl(s.name, s.value);
+    log.tool(root, AGENT, ['sysctl', '-w', `${s.name.replace(/\//g, '.')}=${s.value}`]);
+  }
+}
 
 /** The cluster's KubeProxyConfiguration (the scenario's document, upstream defaults otherwise). */
 export function proxyConfigOf(state: ClusterState): KubeProxyConfig {
@@ -37,6 +45,7 @@ export function startIptablesProxy(log: ActionLog, root: Netns, ipt: NetfilterIp
     interfaceAddrs: [nodeIP],
     ...(podCIDR ? { nodePodCIDR: podCIDR } : {}),
   });
+  conntrackStartup(log, root, ipt, cfg);
   for (const s of proxier.sysctls) log.sysctl(root, AGENT, s.name.replace(/\//g, '.'), String(s.value));
   feedProxier(proxier as never, state);
   proxier.syncProxyRules();
@@ -48,7 +57,8 @@ export function startIptablesProxy(log: ActionLog, root: Netns, ipt: NetfilterIp
  * virtual and real servers, the iptables payload, the jump rules).
  */
 export function startIpvsProxy(log: ActionLog, root: Netns, ipt: NetfilterIptables, state: ClusterState, nodeName: string, nodeIP: string, podCIDR: string | undefined, cfg: KubeProxyConfig): { proxier: IpvsProxier; ipvs: ModelIpvs } {
-  const ipvs = new ModelIpvs(root, log, AGENT);
+  conntrackStartup(log, root, ipt, cfg);
+  const ipvs = new ModelIpvs(root, log, AGENT, ipt.nf.ipvsConntrack() as never);
   const proxier = new IpvsProxier({
     nodeName,
     nodeIP,
