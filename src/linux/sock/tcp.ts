@@ -200,6 +200,10 @@ export class TcpSocket implements TableSock {
   /** Sequence numbers where a write() ended: the segment that covers one carries PSH (tcp_push). */
   private writeEnds: number[] = [];
   private readonly ooo = new Map<number, { data: Uint8Array; fin: boolean }>();
+  /** SACK blocks for the out-of-order queue (rx_opt.selective_acks), newest first. */
+  private sackBlocks: Array<[number, number]> = [];
+  /** A D-SACK block to report with the next ACK (rx_opt.duplicate_sack). */
+  private dsack: [number, number] | null = null;
   private finQueued = false;
   private finSent = false;
   private rcvShutdown = false;
@@ -409,8 +413,57 @@ export class TcpSocket implements TableSock {
     return w.field;
   }
 
+  /**
+   * NOP NOP TS, then NOP NOP SACK with a D-SACK block first and the out-of-order blocks most
+   * recent first, at most 3 with timestamps, 4 without (tcp_established_options).
+   */
   private opts(): TcpOption[] {
-    return establishedOptions(this.tsOk, this.tsNow(), this.tsRecent);
+    const o = establishedOptions(this.tsOk, this.tsNow(), this.tsRecent);
+    if (!this.sackOk || (this.sackBlocks.length === 0 && this.dsack === null)) return o;
+    const blocks: Array<[number, number]> = this.dsack ? [this.dsack, ...this.sackBlocks] : [...this.sackBlocks];
+    this.dsack = null; // a D-SACK is reported once
+    o.push({ kind: 'nop' }, { kind: 'nop' }, { kind: 'sack', blocks: blocks.slice(0, this.tsOk ? 3 : 4) });
+    return o;
+  }
+
+  /** Bytes the SACK option adds to the next segment (NOP NOP kind len + 8 per block). */
+  private sackOptLen(): number {
+    if (!this.sackOk) return 0;
+    const n = this.sackBlocks.length + (this.dsack ? 1 : 0);
+    return n === 0 ? 0 : 4 + 8 * Math.min(n, this.tsOk ? 3 : 4);
+  }
+
+  /** tcp_sack_new_ofo_skb: record [seq, end) as received out of order, newest block first. */
+  private sackNewOfo(seq: number, end: number): void {
+    for (let i = 0; i < this.sackBlocks.length; i++) {
+      const b = this.sackBlocks[i]!;
+      if (!after(seq, b[1]) && !after(b[0], end)) {
+        // tcp_sack_extend, then move it to the front and coalesce (tcp_sack_maybe_coalesce).
+        let merged: [number, number] = [before(seq, b[0]) ? seq : b[0], after(end, b[1]) ? end : b[1]];
+        this.sackBlocks.splice(i, 1);
+        for (let j = 0; j < this.sackBlocks.length; ) {
+          const c = this.sackBlocks[j]!;
+          if (!after(merged[0], c[1]) && !after(c[0], merged[1])) {
+            merged = [before(c[0], merged[0]) ? c[0] : merged[0], after(c[1], merged[1]) ? c[1] : merged[1]];
+            this.sackBlocks.splice(j, 1);
+          } else j++;
+        }
+        this.sackBlocks.unshift(merged);
+        return;
+      }
+    }
+    this.sackBlocks.unshift([seq, end]);
+    if (this.sackBlocks.length > 4) this.sackBlocks.length = 4;
+  }
+
+  /** tcp_sack_remove: blocks rcv_nxt has reached are dropped. */
+  private sackRemove(): void {
+    this.sackBlocks = this.sackBlocks.filter((b) => before(this.rcvNxt, b[0]));
+  }
+
+  /** tcp_dsack_set: report a duplicate range in the next ACK (net.ipv4.tcp_dsack = 1). */
+  private dsackSet(seq: number, end: number): void {
+    if (this.sackOk) this.dsack = [seq, end];
   }
 
   /** SYN (client) or SYN-ACK (request socket), first transmission or a retransmission. */
@@ -471,7 +524,8 @@ export class TcpSocket implements TableSock {
       const wndRoom = seqDiff(seqAdd(this.sndUna, this.sndWnd), this.sndNxt);
       // tcp_cwnd_test counts packets in flight, tcp_snd_wnd_test bytes.
       if (this.rtx.length >= Math.floor(this.cwnd)) break;
-      const len = Math.min(this.mss, this.pendingBytes);
+      // SACK blocks on this segment take option space from the payload (tcp_current_mss).
+      const len = Math.min(this.mss - this.sackOptLen(), this.pendingBytes);
       if (wndRoom < len) break;
       // Nagle with Minshall's rule (tcp_nagle_check): hold a short segment while an earlier
       // short one is unacknowledged.
@@ -908,17 +962,23 @@ export class TcpSocket implements TableSock {
     if (before(seq, this.rcvNxt)) {
       const skip = seqDiff(this.rcvNxt, seq);
       if (skip >= data.length && !(fin && skip === data.length)) {
-        // A retransmission of what we have: ACK at once (tcp_data_queue out_of_window).
+        // A retransmission of what we have: D-SACK it and ACK at once (tcp_data_queue out_of_window).
+        if (data.length > 0) this.dsackSet(seq, seqAdd(seq, data.length));
         this.enterQuickack();
         this.sendAck();
         return;
       }
+      // Partly new: the old part is a duplicate (tcp_dsack_set(seq, rcv_nxt)).
+      this.dsackSet(seq, this.rcvNxt);
       data = data.subarray(Math.min(skip, data.length));
       seq = this.rcvNxt;
     }
     if (seq !== this.rcvNxt) {
-      // Out of order: keep it, send a duplicate ACK now.
-      if (!this.ooo.has(seq)) this.ooo.set(seq, { data: data.slice(), fin });
+      // Out of order: keep it, SACK it, send a duplicate ACK now (tcp_data_queue_ofo).
+      const end = seqAdd(seq, data.length);
+      if (this.ooo.has(seq)) this.dsackSet(seq, end);
+      else this.ooo.set(seq, { data: data.slice(), fin });
+      if (this.sackOk && data.length > 0) this.sackNewOfo(seq, end);
       this.sendDupAck();
       return;
     }
@@ -945,6 +1005,7 @@ export class TcpSocket implements TableSock {
       }
       if (!progressed) break;
     }
+    if (this.sackBlocks.length > 0) this.sackRemove();
     const total = delivered.reduce((n, d) => n + d.length, 0);
     if (total > 0 && this.layer.trace) this.layer.emit({ kind: 'sock.deliver', step: 'tcp_queue_rcv', proto: 'tcp', tuple: describeSock(this), bytes: total });
     for (const d of delivered) {
@@ -962,6 +1023,7 @@ export class TcpSocket implements TableSock {
       this.rcvNxt = seqAdd(this.rcvNxt, 1);
       this.peerFin = true;
       this.ooo.clear();
+      this.sackBlocks = [];
       this.layer.wake(() => this.handlers.onEnd?.(this));
       switch (this.state) {
         case 'ESTABLISHED':

@@ -544,3 +544,54 @@ describe('TCP under reordering and duplication', () => {
     );
   });
 });
+
+describe('TCP SACK from the receiver', () => {
+  const optsOf = (l: { seg: TcpSegment }) => l.seg.options().map((o) => (o.kind === 'sack' ? `sack ${o.blocks.map(([x, y]) => `${x}-${y}`).join(' ')}` : o.kind)).join(',');
+
+  it('an out-of-order segment is SACKed in the duplicate ACK; the block goes once the hole fills', () => {
+    const { net, a, b } = pair(31);
+    let got = 0;
+    b.sock.tcpListen(80, () => ({ onData: (_s, d) => (got += d.length) }));
+    const c = a.sock.tcpConnect(B, 80, {});
+    net.clock.run(millis(5));
+    let n = 0;
+    net.drop = (bytes) => {
+      const ip = Ipv4Packet.checked(bytes);
+      const seg = TcpSegment.checked(bytes, ip.payloadOffset(), ip.payloadLength());
+      return seg.payloadLength() > 0 && n++ === 1; // the second data segment, once
+    };
+    c.write(new Uint8Array(3 * 1448));
+    net.clock.run(seconds(2));
+    expect(got).toBe(3 * 1448);
+    const acks = tcpFlow(net.captured).filter((l) => l.line.startsWith('S>C [.]') && l.seg.seq() !== 0);
+    const base = tcpFlow(net.captured).find((l) => l.line.startsWith('C>S [S]'))!.seg.seq();
+    const rel = (x: number) => (x - base) >>> 0;
+    const withSack = acks.filter((l) => l.seg.options().some((o) => o.kind === 'sack'));
+    expect(withSack.length).toBe(1);
+    const sack = withSack[0]!.seg.options().find((o) => o.kind === 'sack')!;
+    expect(sack.kind === 'sack' && sack.blocks.map(([x, y]) => [rel(x), rel(y)])).toEqual([[2897, 4345]]);
+    expect(optsOf(withSack[0]!).startsWith('nop,nop,timestamps,nop,nop,sack')).toBe(true);
+    expect(withSack[0]!.ip.totalLength()).toBe(20 + 20 + 12 + 12);
+    const last = acks[acks.length - 1]!;
+    expect(rel(last.seg.ack())).toBe(4345);
+    expect(last.seg.options().some((o) => o.kind === 'sack')).toBe(false);
+  });
+
+  it('a duplicate segment is reported with a D-SACK block (RFC 2883)', () => {
+    const { net, a, b } = pair(32);
+    b.sock.tcpListen(80, () => ({}));
+    const c = a.sock.tcpConnect(B, 80, {});
+    net.clock.run(millis(5));
+    const dupIndex = net.captured.length;
+    net.duplicate = (i) => i === dupIndex;
+    c.write(new TextEncoder().encode('hello'));
+    net.clock.run(millis(10));
+    const flow = tcpFlow(net.captured);
+    const data = flow.find((l) => l.seg.payloadLength() === 5)!;
+    const acks = flow.filter((l) => l.line.startsWith('S>C [.]') && l.seg.ackFlag() && l.seg.ack() === ((data.seg.seq() + 5) >>> 0));
+    expect(acks.length).toBe(2);
+    const d = acks[1]!.seg.options().find((o) => o.kind === 'sack');
+    expect(d && d.kind === 'sack' ? d.blocks : null).toEqual([[data.seg.seq(), (data.seg.seq() + 5) >>> 0]]);
+    expect(acks[0]!.seg.options().some((o) => o.kind === 'sack')).toBe(false);
+  });
+});
