@@ -41,6 +41,11 @@ export interface NetfilterOptions {
    */
   readonly conntrackHooks?: 'auto' | 'on' | 'off';
   readonly sink?: TraceSink<NfTraceEvent> | null;
+  /**
+   * The wall-clock time (seconds since 1970) at simulated time 0, for the date in
+   * iptables-save's comment lines; 0 prints 1970 dates. Never the host clock.
+   */
+  readonly epochSeconds?: number;
 }
 
 /**
@@ -59,6 +64,7 @@ export class Netfilter {
   hooksGeneration = 0;
   private readonly evaluatedByPacket = new WeakMap<PacketBuffer, number>();
   private readonly hooksMode: 'auto' | 'on' | 'off';
+  private readonly epochSeconds: number;
   private ctNeeded = false;
   private opsCache: NfHookOps[] | null = null;
   private readonly rnd = (): number => this.netns.randomU32();
@@ -72,6 +78,7 @@ export class Netfilter {
     this.ipsets = new IpsetRegistry(() => netns.now(), () => netns.randomU32());
     this.ipsets.referencesOf = (name) => this.setReferences(name);
     this.hooksMode = opts.conntrackHooks ?? 'auto';
+    this.epochSeconds = opts.epochSeconds ?? 0;
     const recent = new Map<string, RecentTable>();
     this.env = {
       sets: this.ipsets,
@@ -106,7 +113,7 @@ export class Netfilter {
 
   /** iptables-save; the header date comes from the simulated clock unless given. */
   save(opts: SaveOptions = {}): string {
-    const header = opts.header ?? { epochSeconds: Math.floor(this.netns.now() / 1e9) };
+    const header = opts.header ?? { epochSeconds: this.epochSeconds + Math.floor(this.netns.now() / 1e9) };
     return iptablesSave(this.tablesMap, { ...opts, header });
   }
 
