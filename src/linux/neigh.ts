@@ -109,7 +109,9 @@ export class NeighTable {
    * `dev`: resolve, push the Ethernet header, transmit; or queue while resolving.
    * `mcast` is the link-layer address for broadcast/multicast next hops (NOARP entries).
    */
-  output(dev: NetDevice, nexthop: Ipv4Addr, packet: PacketBuffer, special: MacAddr | null): void {
+  output(dev: NetDevice, nh: Ipv4Addr, packet: PacketBuffer, special: MacAddr | null): void {
+    // __ipv4_neigh_lookup_noref: loopback (and point-to-point) devices key every next hop as 0.0.0.0.
+    const nexthop = dev.linkType === 'loopback' ? (0 as Ipv4Addr) : nh;
     let n = dev.neighs.get(nexthop);
     if (n === undefined) {
       n = this.create(dev, nexthop);

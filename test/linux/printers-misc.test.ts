@@ -137,3 +137,22 @@ describe('ip route get', () => {
     await expect(out.join('')).toMatchFileSnapshot('../golden/ip/route-get.txt');
   });
 });
+
+describe('ip neigh show nud all', () => {
+  it('shows the NOARP entries for loopback (keyed 0.0.0.0) and a broadcast next hop; plain ip neigh hides them', async () => {
+    const { ipNeigh: neigh } = await import('../../src/linux/print/ip-neigh.js');
+    const { buildIcmp } = await import('../../src/wire/build.js');
+    const { parseIpv4 } = await import('../../src/wire/ipv4-address.js');
+    const clock = new EventQueue();
+    const ns = new Netns({ clock, rng: new Random(3), trace: null }, 'n', 'na');
+    for (const c of ['link set lo up', 'link add x type veth peer name y', 'link set x up', 'link set y up', 'addr add 10.1.0.5/24 dev x']) ip(ns, c);
+    const echo = (src: string, dst: string) => buildIcmp({ src: parseIpv4(src), dst: parseIpv4(dst), dontFragment: true }, { kind: 'echo-request', ident: 1, seq: 1, data: new Uint8Array(56) });
+    ns.ipOutput(echo('127.0.0.1', '127.0.0.1'));
+    clock.run(1e9);
+    ns.ipOutput(echo('10.1.0.5', '10.1.0.255'));
+    clock.run(2e9);
+    // What Linux 6.18 printed after `ping 127.0.0.1` and `ping -b 10.1.0.255` in a fresh namespace.
+    await expect(neigh(ns, { all: true })).toMatchFileSnapshot('../golden/ip/neigh-nud-all.txt');
+    expect(neigh(ns)).toBe('');
+  });
+});
