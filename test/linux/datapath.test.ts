@@ -419,3 +419,16 @@ describe('martians', () => {
     expect(got.got).toHaveLength(1);
   });
 });
+
+describe('unresolved neighbour for a locally generated packet', () => {
+  it('the sender gets host unreachable from its own address after 3 s (as ping prints "From <self> ... Destination Host Unreachable")', () => {
+    const w = bridgeWorld();
+    const p1 = w.ns.get('p1')!;
+    const ping = recorder();
+    p1.registerProtocol(1, ping);
+    p1.ipOutput(buildIcmp({ src: A('10.42.0.2'), dst: A('10.42.0.99'), dontFragment: true }, { kind: 'echo-request', ident: 5, seq: 1, data: new Uint8Array(56) }));
+    w.run(10e9);
+    expect(ping.errors.map((e) => [e.type, e.code, e.from])).toEqual([[3, 1, A('10.42.0.2')]]);
+    expect(ipNeigh(p1)).toBe('10.42.0.99 dev eth0 FAILED \n');
+  });
+});
