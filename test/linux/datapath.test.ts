@@ -153,6 +153,8 @@ describe('routing', () => {
     return w;
   }
 
+  // Same topology on Linux 6.18 (tcpdump on S): "10.0.0.2 > 10.0.1.2: ICMP time exceeded in-transit",
+  // tos 0xc0, ttl 63, quoting the datagram with ttl 1.
   it('a routing loop ends by TTL with ICMP time exceeded back to the sender', () => {
     const w = loopWorld();
     const s = w.ns.get('S')!;
@@ -172,6 +174,7 @@ describe('routing', () => {
     expect(e.packet.buf[e.quoted + 8]).toBe(1); // the quoted header shows TTL 1
     // The error itself was routed once by A on its way back.
     expect(e.packet.buf[e.packet.head + 8]).toBe(63);
+    expect(e.packet.buf[e.packet.head + 1]).toBe(0xc0);
   });
 
   it('no route: ICMP net unreachable; unreachable route: host unreachable; prohibit: code 13; blackhole: silence', () => {
