@@ -128,9 +128,10 @@ function ipvsIn(ipvs: Ipvs, ct: IpvsConntrack, hook: IpvsHook, p: PacketBuffer, 
   const info = decodePacket(p, ct.isConfirmed(p));
   if (!info) return NF_ACCEPT;
   const where = whereOf(s);
+  const icmp = (s.netns as unknown as IcmpCapable).icmpSend?.bind(s.netns);
+  if (info.protocol === IPPROTO_ICMP) return inIcmp(ipvs, ct, p, s, icmp, where);
   const d = ipvs.inPacket(info, hook, where);
   if (d.kind === 'accept') return NF_ACCEPT;
-  const icmp = (s.netns as unknown as IcmpCapable).icmpSend?.bind(s.netns);
   if (d.kind === 'drop') {
     // ip_vs_leave: "the TCP RST packet cannot be sent, instead ICMP_PORT_UNREACH is sent".
     if (d.icmpPortUnreachable) icmp?.(p, 3, 3, 0);
@@ -205,32 +206,100 @@ function ipvsOut(ipvs: Ipvs, ct: IpvsConntrack, hook: IpvsHook, p: PacketBuffer,
  * address and port); both IP header checksums and the ICMP checksum are recomputed. The
  * quoted L4 checksum is left as it is, as the kernel leaves it.
  */
-function outIcmp(ipvs: Ipvs, ct: IpvsConntrack, p: PacketBuffer, s: NfHookState): NfVerdict {
+/** The error types IPVS relays and the quoted packet's offsets (ip_vs_{in,out}_icmp). */
+interface IcmpQuote {
+  readonly type: number;
+  /** Offsets of the ICMP header, the quoted IP header and the quoted ports. */
+  readonly ic: number;
+  readonly cih: number;
+  readonly cl4: number;
+  readonly inner: { protocol: number; saddr: Ipv4Addr; sport: number; daddr: Ipv4Addr; dport: number };
+}
+
+/** Answers the quote of an unreachable / source quench / time exceeded error, else undefined. */
+function icmpQuote(p: PacketBuffer): IcmpQuote | 'drop' | undefined {
   const b = p.buf;
   const net = p.network;
-  const ihl = (b[net]! & 15) * 4;
-  const ic = net + ihl;
-  if (ic + 8 > p.end) return NF_DROP;
+  const ic = net + (b[net]! & 15) * 4;
+  if (ic + 8 > p.end) return 'drop';
   const type = b[ic]!;
-  if (type !== 3 && type !== 4 && type !== 11) return NF_ACCEPT;
+  if (type !== 3 && type !== 4 && type !== 11) return undefined;
   const cih = ic + 8;
-  if (cih + 20 > p.end || b[cih]! >>> 4 !== 4) return NF_ACCEPT;
-  const cihl = (b[cih]! & 15) * 4;
-  const cproto = b[cih + 9]!;
-  if ((read16(b, cih + 6) & 0x1fff) !== 0) return NF_ACCEPT;
-  const cl4 = cih + cihl;
-  if (cl4 + 4 > p.end) return NF_ACCEPT;
-  const inner = { protocol: cproto, saddr: readIpv4(b, cih + 12), daddr: readIpv4(b, cih + 16), sport: read16(b, cl4), dport: read16(b, cl4 + 2) };
-  const cp = ipvs.outIcmp(inner, read16(b, net + 2), whereOf(s));
+  if (cih + 20 > p.end || b[cih]! >>> 4 !== 4) return undefined;
+  if ((read16(b, cih + 6) & 0x1fff) !== 0) return undefined;
+  const cl4 = cih + (b[cih]! & 15) * 4;
+  if (cl4 + 4 > p.end) return undefined;
+  return {
+    type, ic, cih, cl4,
+    inner: { protocol: b[cih + 9]!, saddr: readIpv4(b, cih + 12), daddr: readIpv4(b, cih + 16), sport: read16(b, cl4), dport: read16(b, cl4 + 2) },
+  };
+}
+
+/** The ICMP checksum over the whole message, as ip_vs_checksum_complete. */
+function fillIcmpChecksum(p: PacketBuffer, ic: number): void {
+  const b = p.buf;
+  const len = read16(b, p.network + 2) - (ic - p.network);
+  write16(b, ic + 2, 0);
+  write16(b, ic + 2, internetChecksum(b, ic, Math.min(len, p.end - ic)));
+}
+
+/**
+ * ip_vs_in_icmp + ip_vs_icmp_xmit + ip_vs_nat_icmp(inout = 0): an ICMP error towards the VIP
+ * about a reply of a Masq entry goes on to the real server, its destination and the quoted
+ * source (address and port) rewritten to the server's.
+ */
+function inIcmp(
+  ipvs: Ipvs, ct: IpvsConntrack, p: PacketBuffer, s: NfHookState,
+  icmp: ((o: PacketBuffer, t: number, c: number, i?: number) => void) | undefined, where: IpvsWhere,
+): NfVerdict {
+  const q = icmpQuote(p);
+  if (q === 'drop') return NF_DROP;
+  if (!q) return NF_ACCEPT;
+  const b = p.buf;
+  const net = p.network;
+  const cp = ipvs.inIcmp(q.inner, read16(b, net + 2), where);
+  if (!cp) return NF_ACCEPT;
+  const ip = Ipv4Packet.unchecked(b, net);
+  const local = s.netns.isLocalAddress(cp.daddr);
+  if (!local) {
+    if (ip.ttl() <= 1) {
+      icmp?.(p, 11, 0, 0);
+      return NF_DROP;
+    }
+    ip.setTtl(ip.ttl() - 1);
+  }
+  writeIpv4(b, net + 16, cp.daddr);
+  ip.fillChecksum();
+  writeIpv4(b, q.cih + 12, cp.daddr);
+  Ipv4Packet.unchecked(b, q.cih).fillChecksum();
+  write16(b, q.cl4, cp.dport);
+  fillIcmpChecksum(p, q.ic);
+  if (ipvs.sink) {
+    ipvs.emit({ kind: 'ipvs.nat', step: 'ip_vs_nat_icmp', conn: cp, direction: 'dnat', text: `ICMP ${q.type}: DNAT ${formatIpv4(cp.vaddr)} -> ${formatIpv4(cp.daddr)}, quoted source -> ${formatIpv4(cp.daddr)}:${cp.dport}`, ...where });
+  }
+  ipvsProperty.add(p);
+  if (cp.flags & IP_VS_CONN_F_NFCT) ct.update(p, cp, true);
+  else ct.notrack(p);
+  if (local) return NF_ACCEPT;
+  s.netns.sendLocal(p);
+  return NF_STOLEN;
+}
+
+function outIcmp(ipvs: Ipvs, ct: IpvsConntrack, p: PacketBuffer, s: NfHookState): NfVerdict {
+  const q = icmpQuote(p);
+  if (q === 'drop') return NF_DROP;
+  if (!q) return NF_ACCEPT;
+  const b = p.buf;
+  const net = p.network;
+  const { type, cih, cl4 } = q;
+  const cp = ipvs.outIcmp(q.inner, read16(b, net + 2), whereOf(s));
   if (!cp) return NF_ACCEPT;
   writeIpv4(b, net + 12, cp.vaddr);
   Ipv4Packet.unchecked(b, net).fillChecksum();
   writeIpv4(b, cih + 16, cp.vaddr);
   Ipv4Packet.unchecked(b, cih).fillChecksum();
   write16(b, cl4 + 2, cp.vport);
-  const icmpLen = read16(b, net + 2) - ihl;
-  write16(b, ic + 2, 0);
-  write16(b, ic + 2, internetChecksum(b, ic, Math.min(icmpLen, p.end - ic)));
+  fillIcmpChecksum(p, q.ic);
   if (ipvs.sink) {
     ipvs.emit({ kind: 'ipvs.nat', step: 'ip_vs_nat_icmp', conn: cp, direction: 'snat', text: `ICMP ${type}: SNAT ${formatIpv4(cp.daddr)} -> ${formatIpv4(cp.vaddr)}, quoted destination -> ${formatIpv4(cp.vaddr)}:${cp.vport}`, ...whereOf(s) });
   }

@@ -455,6 +455,23 @@ export class Ipvs {
     return cp;
   }
 
+  /**
+   * ip_vs_in_icmp: an ICMP error sent towards a virtual address about one of our replies
+   * (quoted packet: VIP -> client). Answers the Masq entry to forward it to, or undefined
+   * (schedule_icmp is 0: no entry is created for it).
+   */
+  inIcmp(inner: { protocol: number; saddr: Ipv4Addr; sport: number; daddr: Ipv4Addr; dport: number }, length: number, where: IpvsWhere = this.where): IpvsConn | undefined {
+    this.tick();
+    if (!this.enabled) return undefined;
+    if (inner.protocol !== IPPROTO_TCP && inner.protocol !== IPPROTO_UDP) return undefined;
+    // The quote is a reply, so client and virtual side are swapped.
+    const cp = this.conns.inGet(inner.protocol, inner.daddr, inner.dport, inner.saddr, inner.sport);
+    if (!cp || (cp.flags & IP_VS_CONN_F_FWD_MASK) !== IP_VS_CONN_F_MASQ) return undefined;
+    this.inStats(cp, length);
+    if (this.sink) this.emit({ kind: 'ipvs.conn', step: 'ip_vs_in_icmp', conn: cp, action: 'reused', text: `ICMP error about ${connText(cp)}`, ...where });
+    return cp;
+  }
+
   /** ip_vs_conn_put: restarts the timer; a one-packet entry expires at once. */
   private put(cp: IpvsConn, now: Nanos): void {
     if (cp.flags & IP_VS_CONN_F_ONE_PACKET) {

@@ -164,6 +164,29 @@ describe('ipvs hooks (ip_vs_ops4) and Masq NAT', () => {
     expect(other.data()).toEqual(before);
   });
 
+  it('an ICMP error from the client about a reply goes on to the real server (ip_vs_in_icmp)', () => {
+    const ipvs = new Ipvs({ clock: () => 0 });
+    const svc = ipvs.addService({ protocol: IPPROTO_UDP, addr: ip('10.43.0.10'), port: 53, scheduler: 'rr' });
+    ipvs.addDest(svc, { addr: ip('10.42.1.2'), port: 5353, fwd: IP_VS_CONN_F_MASQ, weight: 1 });
+    const ops = hookOps(ipvs);
+    const { ns, sent } = netns([ip('10.43.0.10')]);
+    find(ops, 'INPUT', 99).fn(buildUdp({ src: POD, dst: ip('10.43.0.10') }, { srcPort: 40053, dstPort: 53 }, new Uint8Array(10)), state('INPUT', ns));
+    const reply = buildUdp({ src: ip('10.42.1.2'), dst: POD }, { srcPort: 5353, dstPort: 40053 }, new Uint8Array(30));
+    find(ops, 'FORWARD', 100).fn(reply, state('FORWARD', ns));
+    // The client's socket is gone: it answers the VIP with port unreachable, quoting the reply.
+    const err = buildIcmp({ src: POD, dst: ip('10.43.0.10'), ttl: 64 }, { kind: 'dest-unreachable', code: 3, nextHopMtu: 0, quote: reply.buf.slice(reply.network, reply.end) });
+    expect(find(ops, 'INPUT', 99).fn(err, state('INPUT', ns))).toBe(NF_STOLEN);
+    const o = Ipv4Packet.checked(sent[1]!.buf, sent[1]!.network);
+    expect([formatIpv4(o.src()), formatIpv4(o.dst()), o.ttl(), o.checksumValid()]).toEqual(['10.42.4.15', '10.42.1.2', 63, true]);
+    expect(IcmpPacket.checked(sent[1]!.buf, o.payloadOffset(), o.payloadLength()).checksumValid()).toBe(true);
+    const inner = Ipv4Packet.checked(sent[1]!.buf, o.payloadOffset() + 8, o.payloadLength() - 8);
+    expect([formatIpv4(inner.src()), formatIpv4(inner.dst()), inner.checksumValid()]).toEqual(['10.42.1.2', '10.42.4.15', true]);
+    expect(UdpPacket.checked(sent[1]!.buf, inner.payloadOffset(), inner.payloadLength()).srcPort()).toBe(5353);
+    // An echo request to the VIP is not IPVS's business.
+    const ping = buildIcmp({ src: POD, dst: ip('10.43.0.10') }, { kind: 'echo-request', ident: 1, seq: 1, data: new Uint8Array(8) });
+    expect(find(ops, 'INPUT', 99).fn(ping, state('INPUT', ns))).toBe(NF_ACCEPT);
+  });
+
   it('no usable server: ICMP port unreachable and drop; TTL 1: ICMP time exceeded', () => {
     const ipvs = new Ipvs({ clock: () => 0 });
     seed(ipvs);
