@@ -37,9 +37,11 @@ const QUERIES: [string, string][] = [
   ['external-xxx.k8s.svc.cluster.local', 'A'],
 ];
 
+/** Moves the simulated clock s seconds on, running what falls due (run() alone stops when idle). */
 function advance(w: World, s: number): void {
-  w.eq.schedule(seconds(s), () => {});
-  w.eq.run();
+  const t = w.eq.now + seconds(s);
+  w.eq.at(t, () => {});
+  w.eq.run(t);
 }
 
 describe('plugin chain', () => {
@@ -180,6 +182,30 @@ describe('forward', () => {
     expect(r.ra).toBe(false);
     expect(w.eq.now - t0).toBeGreaterThanOrEqual(seconds(4));
     expect(w.stdout.some((l) => /^\[ERROR\] plugin\/errors: 2 down\.example\.com\. A: read udp 10\.42\.1\.5:\d+->192\.168\.4\.1:53: i\/o timeout$/.test(l))).toBe(true);
+  });
+
+  it('a failed exchange starts health checks (. IN NS every 1 s timeout + 0.5 s) until the upstream answers', () => {
+    const w = makeWorld();
+    w.upstream.alive = false;
+    ask(w, 'down.example.com', 'A');
+    const t0 = w.eq.now;
+    advance(w, 10);
+    const probes = w.upstream.arrived.filter((a) => a.msg.question[0]!.type === 'NS' && a.msg.question[0]!.name === '.' && a.time >= t0 - seconds(4));
+    expect(probes.length).toBeGreaterThanOrEqual(7);
+    expect(probes.every((p) => p.msg.rd)).toBe(true);
+    const gaps = probes.slice(1).map((p, i) => p.time - probes[i]!.time);
+    expect(new Set(gaps)).toEqual(new Set([seconds(1.5)]));
+    expect(w.dns.httpGet(9153, '/metrics')!.body).toMatch(/coredns_proxy_healthcheck_failures_total\{proxy_name="forward",to="192\.168\.4\.1:53"\} \d+/);
+    // all upstreams down: CoreDNS still tries one at random and counts a broken health check
+    const r = ask(w, 'still.example.com', 'A').reply;
+    expect(rcodeName(r.rcode)).toBe('SERVFAIL');
+    expect(w.dns.httpGet(9153, '/metrics')!.body).toMatch(/coredns_forward_healthcheck_broken_total [1-9]/);
+    w.upstream.alive = true;
+    advance(w, 3);
+    const n = w.upstream.arrived.length;
+    advance(w, 10);
+    expect(w.upstream.arrived.length).toBe(n); // healthy again: probing stopped
+    expect(ask(w, 'xxx.com', 'A').reply.answer[0]!.data).toBe('122.14.236.25');
   });
 
   it('sends a fresh ID upstream and restores the client ID', () => {

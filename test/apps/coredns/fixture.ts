@@ -268,9 +268,14 @@ export class FakeUpstream {
   /** When false the upstream drops everything (a dead resolver). */
   alive = true;
 
+  /** Every query that reached the upstream, answered or not, with its arrival time. */
+  readonly arrived: { time: number; msg: Msg }[] = [];
+  now: () => number = () => 0;
+
   handle = (bytes: Uint8Array, _from: Endpoint, reply: (b: Uint8Array) => void): void => {
-    if (!this.alive) return;
     const q = decodeMsg(bytes);
+    this.arrived.push({ time: this.now(), msg: q });
+    if (!this.alive) return;
     this.queries.push(q);
     const m = setReply(q);
     m.ra = true;
@@ -320,6 +325,7 @@ export function makeWorld(opts: WorldOptions = {}): World {
   for (const o of opts.objects ?? fixtureObjects()) store.upsert(o);
   const net = new FakeNet(eq, COREDNS_IP);
   const upstream = new FakeUpstream();
+  upstream.now = () => eq.now;
   net.serve(UPSTREAM_IP, 53, upstream.handle);
   const trace = new TraceRecorder<DnsTraceEvent>();
   const stdout: string[] = [];
@@ -361,7 +367,8 @@ export function ask(w: World, name: string, type: string, o: AskOptions = {}): {
   const q = newQuery(o.id ?? 4242, name, type, { rd: o.rd ?? true, edns: o.edns ?? null });
   let out: Uint8Array | null = null;
   w.dns.handleDatagram(53, encodeMsg(q), { addr: CLIENT_IP, port: 45678 }, { addr: '10.43.0.10', port: 53 }, (b) => (out = b), o.proto ?? 'udp');
-  w.eq.run();
+  // Run until the reply, not until idle: forward's health probes of a dead upstream never stop.
+  untilDone(w, () => out !== null);
   if (!out) throw new Error(`no reply to ${name} ${type}`);
   return { reply: decodeMsg(out), bytes: out };
 }
@@ -371,4 +378,12 @@ export function podNet(w: World, addr = CLIENT_IP): FakeNet {
   const net = new FakeNet(w.eq, addr);
   net.serve('10.43.0.10', 53, (bytes, from, reply, proto) => w.dns.handleDatagram(53, bytes, from, { addr: '10.43.0.10', port: 53 }, reply, proto));
   return net;
+}
+
+/** Steps the clock until `done()` or nothing is left (at most a simulated minute). */
+export function untilDone(w: { eq: EventQueue }, done: () => boolean): void {
+  const limit = w.eq.now + 60e9;
+  while (!done() && w.eq.now <= limit && w.eq.step()) {
+    // keep stepping
+  }
 }

@@ -23,8 +23,9 @@ describe('CoreDNS output goldens', () => {
     const w = makeWorld({ corefile: KUBEADM_COREFILE.replace('    errors\n', '    errors\n    log\n') });
     for (const [n, t] of QUERIES) {
       ask(w, n, t);
-      w.eq.schedule(seconds(1), () => {});
-      w.eq.run();
+      const t1 = w.eq.now + seconds(1);
+      w.eq.at(t1, () => {});
+      w.eq.run(t1);
     }
     w.upstream.alive = false;
     ask(w, 'down.example.com', 'A');

@@ -7,12 +7,12 @@ import { seconds } from '../../../src/sim/clock.js';
 import { digSearchNames, runDig, runDigSearch, type DigOptions, type DigRun } from '../../../src/apps/dig/client.js';
 import { digWhen, printDig, printDigFailure, printDigSearch, questionLine, rrLine } from '../../../src/apps/dig/print.js';
 import { parseResolvConf } from '../../../src/apps/resolver/resolvconf.js';
-import { EPOCH, makeWorld, podNet, type World } from '../coredns/fixture.js';
+import { EPOCH, makeWorld, podNet, untilDone, type World } from '../coredns/fixture.js';
 
 function dig(w: World, name: string, type: string, extra: Partial<DigOptions> = {}, argv?: string): DigRun {
   let out: DigRun | null = null;
   runDig(podNet(w), w.eq, new Random(9), EPOCH, name, type, { server: '10.43.0.10', argv: argv ?? (type === 'A' ? name : `${name} ${type}`), ...extra }, (r) => (out = r));
-  w.eq.run();
+  untilDone(w, () => out !== null);
   return out!;
 }
 

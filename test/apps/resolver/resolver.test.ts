@@ -7,7 +7,7 @@ import { parseResolvConf } from '../../../src/apps/resolver/resolvconf.js';
 import { planSearch } from '../../../src/apps/resolver/plan.js';
 import { StubResolver, type LookupResult } from '../../../src/apps/resolver/stub.js';
 import type { EndpointSlice, Service } from '../../../src/k8s/api/types.js';
-import { fixtureObjects, makeWorld, podNet, type World } from '../coredns/fixture.js';
+import { fixtureObjects, makeWorld, podNet, untilDone, type World } from '../coredns/fixture.js';
 
 /** The resolv.conf of a pod in namespace k8s, as seed 000 shows it. */
 const POD_RESOLV = 'nameserver 10.43.0.10\nsearch k8s.svc.cluster.local svc.cluster.local cluster.local\noptions ndots:5\n';
@@ -16,7 +16,7 @@ function lookup(w: World, name: string, rcText = POD_RESOLV, libc: 'glibc' | 'mu
   const r = new StubResolver(net, w.eq, new Random(5), parseResolvConf(rcText, libc), libc);
   let out: LookupResult | null = null;
   r.getaddrinfo(name, 'unspec', (x) => (out = x));
-  w.eq.run();
+  untilDone(w, () => out !== null);
   if (!out) throw new Error('lookup did not finish');
   return out;
 }

@@ -1,7 +1,8 @@
 import type { EventQueue } from '../../../../sim/event-queue.js';
 import type { Random } from '../../../../sim/random.js';
 import { seconds } from '../../../../sim/clock.js';
-import { copyMsg, decodeMsg, encodeMsg, fqdn, Rcode, setRcode, type Msg } from '../../dns/message.js';
+import { copyMsg, decodeMsg, encodeMsg, fqdn, newQuery, Rcode, setRcode, type Msg } from '../../dns/message.js';
+import type { Registry } from '../prometheus/registry.js';
 import { nextOrFailure, note, type Done, type Handler, type RequestContext, type ResponseWriter } from '../../plugin.js';
 import { frame, StreamFramer, type DatagramSocket, type DnsNet } from '../../transport.js';
 import { isSubDomain } from '../../zones.js';
@@ -11,8 +12,10 @@ export type Policy = 'random' | 'round_robin' | 'sequential';
 export interface Upstream {
   readonly addr: string;
   readonly port: number;
-  /** Consecutive failed exchanges (the health checker's count). */
+  /** Failed health checks since the last good one (pkg/proxy `fails`). */
   fails: number;
+  /** A health probe is running (pkg/proxy/up.Probe). */
+  probing?: boolean;
 }
 
 export interface ForwardConfig {
@@ -28,6 +31,9 @@ export interface ForwardConfig {
   maxConnectAttempts: number;
   maxConcurrent: number;
   healthCheckSec: number;
+  /** `health_check ... no_rec` clears RD; `domain FQDN` changes the probe name (default `.`). */
+  healthRecursion: boolean;
+  healthDomain: string;
   failfastAllUnhealthy: boolean;
   next: number[];
 }
@@ -60,7 +66,44 @@ export class ForwardHandler implements Handler {
     private readonly net: DnsNet | null,
     private readonly eq: EventQueue,
     private readonly rng: Random,
+    private readonly metrics: Registry | null = null,
   ) {}
+
+  /**
+   * `proxy.Healthcheck`: unless a probe already runs, ask the upstream `. IN NS` (RD unless
+   * no_rec) with a 1 s read timeout, again every health_check interval until one answers;
+   * each failure counts toward max_fails, a reply of any kind resets the count.
+   */
+  healthcheck(up: Upstream): void {
+    if (up.probing || !this.net) return;
+    up.probing = true;
+    const check = (): void => {
+      const sock = this.net!.udp();
+      const q = newQuery(this.rng.int(65536), this.cfg.healthDomain, 'NS', { rd: this.cfg.healthRecursion });
+      let answered = false;
+      sock.onMessage((b, from) => {
+        if (answered || from.addr !== up.addr || from.port !== up.port) return;
+        try {
+          if (decodeMsg(b).id !== q.id) return;
+        } catch {
+          return;
+        }
+        answered = true;
+        sock.close();
+        up.fails = 0;
+        up.probing = false;
+      });
+      sock.sendTo(encodeMsg(q), up.addr, up.port);
+      this.eq.schedule(seconds(1), () => {
+        if (answered) return;
+        sock.close();
+        up.fails++;
+        this.metrics?.add('coredns_proxy_healthcheck_failures_total', ['forward', `${up.addr}:${up.port}`]);
+        this.eq.schedule(seconds(this.cfg.healthCheckSec), check);
+      });
+    };
+    check();
+  }
 
   /** The upstreams in the order this query tries them (forward/policy.go). */
   list(): Upstream[] {
@@ -98,6 +141,7 @@ export class ForwardHandler implements Handler {
       return;
     }
     if (this.cfg.maxConcurrent > 0 && this.inflight + 1 > this.cfg.maxConcurrent) {
+      this.metrics?.add('coredns_forward_max_concurrent_rejects_total', []);
       done(Rcode.REFUSED, new Error('concurrent queries exceeded maximum'));
       return;
     }
@@ -132,6 +176,7 @@ export class ForwardHandler implements Handler {
         if (this.cfg.maxFails > 0 && up.fails > this.cfg.maxFails) {
           fails++;
           if (fails < list.length) continue;
+          this.metrics?.add('coredns_forward_healthcheck_broken_total', []);
           if (this.cfg.failfastAllUnhealthy) {
             finish(Rcode.SERVFAIL, new Error('no healthy proxies'));
             return;
@@ -145,12 +190,11 @@ export class ForwardHandler implements Handler {
         note(ctx, this.name, 'attempts', attempts);
         this.exchange(up, r, tcp, (ret, err) => {
           if (err || !ret) {
-            up.fails++;
+            if (this.cfg.maxFails !== 0) this.healthcheck(up);
             lastErr = err ?? new Error('no reply');
             attempt();
             return;
           }
-          up.fails = 0;
           if (ret.tc && !tcp && this.cfg.preferUdp) {
             tcp = true;
             attempt();

@@ -2,6 +2,7 @@ import { parseGoDuration } from '../../duration.js';
 import type { PluginDef, SetupContext } from '../../plugin.js';
 import { isIP } from '../../reverse.js';
 import { normName, normalizeZones } from '../../zones.js';
+import { fqdn } from '../../dns/message.js';
 import { parseResolvConf } from '../../../resolver/resolvconf.js';
 import { ForwardHandler, type ForwardConfig, type Policy, type Upstream } from './index.js';
 
@@ -59,6 +60,8 @@ function parseStanza(c: SetupContext): ForwardHandler {
       maxConnectAttempts: 2 * upstreams.length,
       maxConcurrent: 0,
       healthCheckSec: 0.5,
+      healthRecursion: true,
+      healthDomain: '.',
       failfastAllUnhealthy: false,
       next: [],
     };
@@ -108,9 +111,12 @@ function parseStanza(c: SetupContext): ForwardHandler {
           if (s < 0) throw d.plain(`health_check can't be negative: ${a[0]}`);
           cfg.healthCheckSec = s;
           for (let i = 1; i < a.length; i++) {
-            if (a[i] === 'no_rec') continue;
+            if (a[i] === 'no_rec') {
+              cfg.healthRecursion = false;
+              continue;
+            }
             if (a[i] === 'domain' && a[i + 1]) {
-              i++;
+              cfg.healthDomain = fqdn(a[++i]!);
               continue;
             }
             throw d.plain(`health_check: unknown option ${a[i]}`);
@@ -164,5 +170,5 @@ function parseStanza(c: SetupContext): ForwardHandler {
           throw d.err(`unknown property '${v}'`);
       }
     }
-    return new ForwardHandler(cfg, c.env.net, c.env.eq, c.env.rng.fork(`coredns/forward/${from}`));
+    return new ForwardHandler(cfg, c.env.net, c.env.eq, c.env.rng.fork(`coredns/forward/${from}`), c.env.metrics);
 }

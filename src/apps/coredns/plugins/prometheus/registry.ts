@@ -14,8 +14,10 @@ interface Family {
 export class Registry {
   private families = new Map<string, Family>();
 
-  family(name: string, type: 'counter' | 'gauge', help: string, labels: readonly string[]): void {
-    if (!this.families.has(name)) this.families.set(name, { name, help, type, labels, values: new Map() });
+  family(name: string, type: 'counter' | 'gauge', help: string, labels: readonly string[]): boolean {
+    if (this.families.has(name)) return false;
+    this.families.set(name, { name, help, type, labels, values: new Map() });
+    return true;
   }
 
   add(name: string, labelValues: readonly string[], delta = 1): void {
@@ -85,9 +87,12 @@ export function registerCoreMetrics(r: Registry): void {
     'view',
   ]);
   r.family('coredns_cache_entries', 'gauge', 'The number of elements in the cache.', ['server', 'type', 'zones', 'view']);
-  r.family('coredns_forward_requests_total', 'counter', 'Counter of requests made per upstream.', ['to']);
-  r.family('coredns_forward_responses_total', 'counter', 'Counter of responses received per upstream.', ['rcode', 'to']);
-  r.family('coredns_forward_healthcheck_failures_total', 'counter', 'Counter of the number of failed healthchecks.', ['to']);
+  r.family('coredns_proxy_healthcheck_failures_total', 'counter', 'Counter of the number of failed healthchecks.', ['proxy_name', 'to']);
+  // Plain (label-less) counters exist from process start with the value 0, as promauto registers them.
+  if (r.family('coredns_forward_healthcheck_broken_total', 'counter', 'Counter of the number of complete failures of the healthchecks.', [])) r.set('coredns_forward_healthcheck_broken_total', [], 0);
+  if (r.family('coredns_forward_max_concurrent_rejects_total', 'counter', 'Counter of the number of queries rejected because the concurrent queries were at maximum.', [])) {
+    r.set('coredns_forward_max_concurrent_rejects_total', [], 0);
+  }
   r.family('coredns_hosts_entries', 'gauge', 'The combined number of entries in hosts and Corefile.', ['hostsfile']);
   r.family('coredns_plugin_enabled', 'gauge', 'A metric that indicates whether a plugin is enabled on per server and zone basis.', ['server', 'zone', 'view', 'name']);
   r.family('coredns_build_info', 'gauge', 'A metric with a constant \'1\' value labeled by version, revision, and goversion from which CoreDNS was built.', [
@@ -95,5 +100,5 @@ export function registerCoreMetrics(r: Registry): void {
     'revision',
     'goversion',
   ]);
-  r.family('coredns_panics_total', 'counter', 'A metrics that counts the number of panics.', []);
+  if (r.family('coredns_panics_total', 'counter', 'A metrics that counts the number of panics.', [])) r.set('coredns_panics_total', [], 0);
 }
