@@ -8,7 +8,8 @@
  *   filled with 0x00, 0x01, ... 0x37, then the first 16 overwritten with the send time as a
  *   struct timeval of a 64-bit host (tv_sec, tv_usec; 8 bytes each, little-endian), so
  *   bytes 16.. read 10 11 12 ... 37. Sequence numbers start at 1.
- * - IPv4: DF set (IP_PMTUDISC_WANT), TTL ip_default_ttl, IP ID from the hashed generator
+ * - IPv4: DF set when it fits the route MTU (IP_PMTUDISC_WANT; ping -s 2000 goes out as
+ *   fragments), TTL ip_default_ttl, IP ID from the hashed generator
  *   (an unconnected socket).
  * - The kernel's own echo replies (icmp_echo) are the IP stack's; this handler gets the
  *   replies (ping_rcv) and the ICMP errors that quote one of our requests (ping_err; iputils
@@ -112,7 +113,7 @@ export class PingSocket implements TableSock {
     const src = this.localAddr !== 0 ? this.localAddr : rt.src;
     const payload = data ?? iputilsPayload(this.layer.now, this.dataLength, this.epochSeconds);
     const pkt = buildIcmp(
-      { src, dst, ttl: this.layer.ttl(), ident: this.layer.ident.next(dst, src, 1), dontFragment: true },
+      { src, dst, ttl: this.layer.ttl(), ident: this.layer.ident.next(dst, src, 1), dontFragment: 28 + payload.length <= rt.mtu },
       { kind: 'echo-request', ident: this.ident, seq: seq & 0xffff, data: payload },
     );
     this.sentAt.set(seq & 0xffff, this.layer.now);

@@ -3,7 +3,8 @@
  *
  * - Sending (udp_sendmsg): route lookup toward the destination (the bound address, if any,
  *   as source); an unbound socket is autobound to an ephemeral port on INADDR_ANY. DF set
- *   (IP_PMTUDISC_WANT), TTL from ip_default_ttl, checksum always computed. IP ID: a connected
+ *   when the datagram fits the route MTU (IP_PMTUDISC_WANT; larger ones are fragmented by
+ *   the IP layer), TTL from ip_default_ttl, checksum always computed. IP ID: a connected
  *   socket counts from its own random start; an unconnected one uses the hashed generator.
  * - Receiving (__udp4_lib_rcv): a bad checksum is dropped silently; otherwise the best scored
  *   socket gets the datagram; with no socket the handler answers false and the IP stack sends
@@ -56,6 +57,8 @@ export class UdpSocket implements TableSock {
   onError: ((errno: Errno) => void) | null = null;
   private ipId = 0;
   private hashed = false;
+  /** The connected route's MTU (the socket's cached dst). */
+  private pmtu = 1500;
   readonly seq: number;
 
   constructor(private readonly layer: SocketLayer) {
@@ -97,6 +100,7 @@ export class UdpSocket implements TableSock {
     const table = this.layer.udpTable;
     table.unhashPort(this);
     if (this.localAddr === 0) this.localAddr = rt.src;
+    this.pmtu = rt.mtu;
     this.remoteAddr = addr;
     this.remotePort = port;
     table.hashPort(this);
@@ -128,16 +132,20 @@ export class UdpSocket implements TableSock {
     const pktSrc = opts.src !== undefined && opts.src !== 0 && this.localAddr === 0 ? opts.src : 0;
     if (pktSrc !== 0 && !this.layer.ip.isLocalAddress(pktSrc as Ipv4Addr)) throw new SocketError('EINVAL', `${formatIpv4(pktSrc)} is not a local address`);
     let src = pktSrc !== 0 ? (pktSrc as Ipv4Addr) : this.localAddr;
+    let mtu = this.pmtu;
     if (!connected || src === 0 || pktSrc !== 0) {
       const rt = this.layer.ip.routeOutput(addr, src !== 0 ? { src } : {});
       if (typeof rt === 'string') throw new SocketError(rt, `no route to ${formatIpv4(addr)}`);
       if (rt.type === 'broadcast' && !this.broadcast) throw new SocketError('EACCES', 'broadcast needs SO_BROADCAST');
       if (src === 0) src = rt.src;
+      mtu = rt.mtu;
     }
     this.autobind();
     const ident = connected ? this.nextIpId() : this.layer.ident.next(addr, src, 17);
     const pkt = buildUdp(
-      { src, dst: addr, ttl: this.layer.ttl(), ident, dontFragment: true },
+      // __ip_make_skb with IP_PMTUDISC_WANT: DF only when the datagram fits the path MTU;
+      // a larger one leaves as fragments without DF.
+      { src, dst: addr, ttl: this.layer.ttl(), ident, dontFragment: 28 + data.length <= mtu },
       { srcPort: this.localPort, dstPort: port },
       data,
     );

@@ -57,6 +57,10 @@ export function frameLines(frames: readonly Frame[]): string[] {
     const ip = Ipv4Packet.checked(b, 14, b.length - 14);
     const dir = ip.src() === CLIENT ? 'out' : 'in';
     const tail = `${ip.dontFragment() ? ' DF' : ''}${ip.ttl() !== 64 ? ` ttl ${ip.ttl()}` : ''} ${ip.ident() === 0 ? 'id0' : 'id+'}`;
+    if (ip.moreFragments() || ip.fragmentOffset() > 0) {
+      out.push(`${dir} FRAG proto ${ip.protocol()} off ${ip.fragmentOffset()} len ${ip.payloadLength()}${ip.moreFragments() ? ' MF' : ''}${tail}`);
+      continue;
+    }
     if (ip.protocol() === 6) {
       const seg = TcpSegment.checked(b, ip.payloadOffset(), ip.payloadLength());
       if (seg.syn() && !isn.has(ip.src())) isn.set(ip.src(), seg.seq());

@@ -166,6 +166,18 @@ const SCENARIOS: Scenario[] = [
     },
   },
   {
+    name: 'a 2000-byte UDP datagram on a 1500-byte path: fragments without DF, reassembled',
+    server: `import socket\nu = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.bind(('0.0.0.0', 5000))\nprint('listening', flush=True)\nprint(len(u.recv(4000)), flush=True)\n`,
+    client: `import socket, time\nu = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.connect(('10.99.0.2', 5000)); u.send(b'z' * 2000); time.sleep(0.2); print('sent')\n`,
+    clientSays: 'sent',
+    model(m) {
+      m.b.udp().bind(5000);
+      m.a.udp().connect(B, 5000).send(new Uint8Array(2000));
+      m.env.clock.run(millis(200));
+      return 'sent';
+    },
+  },
+  {
     name: 'ping -c 2: iputils echo requests, the kernel\'s replies',
     server: `print('listening', flush=True)\n`,
     client: `import subprocess\nsubprocess.run(['ping', '-c', '2', '-q', '10.99.0.2'], check=True, stdout=subprocess.DEVNULL)\nprint('done')\n`,

@@ -129,3 +129,17 @@ describe('UDP on a socket bound to INADDR_ANY with several local addresses', () 
     expect(() => srv.sendto(enc('x'), A, 1, { src: ipv4(10, 9, 9, 9) })).toThrow(/EINVAL/);
   });
 });
+
+describe('UDP larger than the path MTU', () => {
+  it('leaves without DF so the IP layer fragments it (IP_PMTUDISC_WANT); one that fits has DF', () => {
+    const { net, a, b } = pair();
+    b.sock.udp().bind(9);
+    const u = a.sock.udp();
+    u.sendto(new Uint8Array(1472), B, 9);
+    u.sendto(new Uint8Array(1473), B, 9);
+    const [fits, big] = net.captured.filter((c) => c.from === 'a').map((c) => Ipv4Packet.checked(c.bytes));
+    expect(fits!.totalLength()).toBe(1500);
+    expect(fits!.dontFragment()).toBe(true);
+    expect(big!.dontFragment()).toBe(false);
+  });
+});
