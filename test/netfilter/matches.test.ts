@@ -151,10 +151,13 @@ describe('statistic', () => {
     expect(drops2).toBe(drops);
   });
 
-  it('nth --every 3 --packet 0 matches the 3rd, 6th, ... packet', () => {
+  it('nth --every 3 --packet P matches packet P+1 of each 3, as the kernel (ping seq 1,4,7 / 2,5)', () => {
     const nf = nfWith('-m statistic --mode nth --every 3 --packet 0');
     const got = Array.from({ length: 7 }, () => deliver(nf, packet(udp())) === NF_DROP);
-    expect(got).toEqual([false, false, true, false, false, true, false]);
+    expect(got).toEqual([true, false, false, true, false, false, true]);
+    const nf1 = nfWith('-m statistic --mode nth --every 3 --packet 1');
+    const got1 = Array.from({ length: 7 }, () => deliver(nf1, packet(udp())) === NF_DROP);
+    expect(got1).toEqual([false, true, false, false, true, false, false]);
   });
 });
 

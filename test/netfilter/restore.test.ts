@@ -57,6 +57,7 @@ const MALFORMED: [string, number, string][] = [
   ['*filter\n-A INPUT -m comment --comment ok -j ACCEPT\nCOMMIT\n*nat\n-A PREROUTING -m mark --mark zz -j ACCEPT\nCOMMIT\n', 5, 'iptables-restore v1.8.9 (nf_tables): mark: bad value for option "--mark", or out of range (0-4294967295).'],
   ['*filter\n-A INPUT -p tcp -j REJECT --reject-with bogus\nCOMMIT\n', 2, 'iptables-restore v1.8.9 (nf_tables): unknown reject type "bogus"'],
   ['*filter\n-A INPUT -p udp -j REJECT --reject-with tcp-reset\nCOMMIT\n', 2, 'iptables-restore v1.8.9 (nf_tables): '],
+  ['*filter\n-A INPUT -m statistic --mode random -j ACCEPT\nCOMMIT\n', 2, 'iptables-restore v1.8.9 (nf_tables): --probability must be specified when using random mode'],
   ['*filter\n-A INPUT -m recent --seconds 5 -j ACCEPT\nCOMMIT\n', 2, "iptables-restore v1.8.9 (nf_tables): recent: you must specify one of `--set', `--rcheck' `--update' or `--remove'"],
   ['*filter\n-A INPUT -p tcp -m multiport --dports 1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16 -j ACCEPT\nCOMMIT\n', 2, 'iptables-restore v1.8.9 (nf_tables): too many ports specified'],
 ];

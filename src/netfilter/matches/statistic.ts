@@ -4,8 +4,8 @@ import { param, parseUint } from '../module.js';
 /**
  * libxt_statistic / xt_statistic. random: the tool stores lround(p * 2^31) as u32 and the
  * kernel matches when (get_random_u32() & 0x7FFFFFFF) < that; iptables-save prints
- * `%.11f` of stored / 2^31. nth: the counter starts at --packet and matches each time it
- * wraps from every-1 to 0.
+ * `%.11f` of stored / 2^31. nth: the counter starts at every-1-packet and matches each time
+ * it wraps from every-1 to 0.
  */
 interface StatSpec {
   mode: 'random' | 'nth' | '';
@@ -59,6 +59,7 @@ export const statisticMatch: MatchModule<StatSpec> = {
   },
   final(s) {
     if (s.mode === '') param('statistic: option "--mode" must be specified\n');
+    if (s.mode === 'random' && !s.seen.has('probability')) param('--probability must be specified when using random mode');
     if (s.seen.has('probability') && s.mode !== 'random') param('statistic: option "--probability" can only be used in random mode');
     if (s.mode === 'nth') {
       if (s.seen.has('every') && !s.seen.has('packet')) param('statistic: option "--every" also requires "--packet".\n');
@@ -81,7 +82,9 @@ export const statisticMatch: MatchModule<StatSpec> = {
       return (c) => ((c.state.netns.randomU32() & 0x7fffffff) >>> 0 < threshold) !== invert;
     }
     const every = s.every;
-    let count = s.packet;
+    // libxt_statistic's check sets u.nth.count = every - packet (every already less one), so
+    // --packet 0 matches the first packet of each group (checked: ping seq 1, 4, 7 dropped).
+    let count = s.every - s.packet;
     return () => {
       count = count === every ? 0 : count + 1;
       return (count === 0) !== invert;
