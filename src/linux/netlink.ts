@@ -85,7 +85,10 @@ export function linkAdd(ns: Netns, o: LinkAddOptions): NetDevice {
     default:
       throw new NetlinkError(`Error: Unknown device type "${String(o.kind)}".`);
   }
-  if (o.mtu) dev.mtu = o.mtu;
+  if (o.mtu) {
+    dev.mtu = o.mtu;
+    if (dev instanceof BridgeDevice) dev.mtuSetByUser = true;
+  }
   ns.register(dev);
   return dev;
 }
@@ -121,7 +124,12 @@ export function linkSet(ns: Netns, name: string, o: LinkSetOptions): void {
   if (o.netns) checkName(o.netns, o.name ?? dev.name);
 
   if (o.name !== undefined) ns.rename(dev, o.name);
-  if (o.mtu !== undefined) dev.mtu = o.mtu;
+  if (o.mtu !== undefined) {
+    dev.mtu = o.mtu;
+    if (dev instanceof BridgeDevice) dev.mtuSetByUser = true;
+    // NETDEV_CHANGEMTU on a port re-adjusts its bridge.
+    dev.master?.mtuAutoAdjust();
+  }
   if (o.address !== undefined) {
     if (dev instanceof BridgeDevice) dev.setMac(o.address);
     else {

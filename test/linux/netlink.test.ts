@@ -176,3 +176,26 @@ describe('link down side effects', () => {
     expect([...ns.mustDev('x').neighs.keys()]).toEqual([0x0a010007]);
   });
 });
+
+describe('bridge MTU', () => {
+  it('follows the smallest port MTU until the user sets one (checked on Linux 6.18)', () => {
+    const ns = new Netns(env(), 'n', 'a');
+    ip(ns, 'link add br0 type bridge');
+    ip(ns, 'link add v1 mtu 1450 type veth peer name w1');
+    ip(ns, 'link add v2 mtu 1400 type veth peer name w2');
+    const mtu = () => ns.mustDev('br0').mtu;
+    ip(ns, 'link set v1 master br0');
+    expect(mtu()).toBe(1450);
+    ip(ns, 'link set v2 master br0');
+    expect(mtu()).toBe(1400);
+    ip(ns, 'link set v2 nomaster');
+    expect(mtu()).toBe(1450);
+    ip(ns, 'link set v1 mtu 1300');
+    expect(mtu()).toBe(1300);
+    ip(ns, 'link set br0 mtu 1200');
+    ip(ns, 'link set v1 mtu 1450');
+    expect(mtu()).toBe(1200);
+    ip(ns, 'link set v1 nomaster');
+    expect(mtu()).toBe(1200);
+  });
+});

@@ -33,6 +33,8 @@ export class BridgeDevice extends NetDevice {
   readonly kind: LinkKind = 'bridge';
   readonly ports: BridgePort[] = [];
   readonly fdb = new BridgeFdb();
+  /** BROPT_MTU_SET_BY_USER: once `mtu` was set, ports no longer change it. */
+  mtuSetByUser = false;
   /** BROPT_NF_CALL_IPTABLES (`ip link set br type bridge nf_call_iptables 1`). */
   nfCallIptables = false;
   readonly created: number;
@@ -67,6 +69,7 @@ export class BridgeDevice extends NetDevice {
     dev.brport = port;
     this.fdb.addLocal(dev.mac, dev, this.netns.clock.now);
     // br_add_if: the bridge MTU drops to the smallest port MTU unless set; the MAC follows the lowest port MAC.
+    this.mtuAutoAdjust();
     this.recalcMac();
     return port;
   }
@@ -78,7 +81,16 @@ export class BridgeDevice extends NetDevice {
     dev.master = null;
     dev.brport = null;
     this.fdb.flushPort(dev);
+    this.mtuAutoAdjust();
     this.recalcMac();
+  }
+
+  /** br_mtu_auto_adjust: the smallest port MTU (1500 without ports), unless the user set one. */
+  mtuAutoAdjust(): void {
+    if (this.mtuSetByUser) return;
+    let min = 0;
+    for (const p of this.ports) if (!min || p.dev.mtu < min) min = p.dev.mtu;
+    this.mtu = min || 1500;
   }
 
   setMac(mac: MacAddr): void {
