@@ -128,8 +128,8 @@ export class Ipvs {
     checkProtocol(spec.protocol);
     if (this.getService(spec)) throw new IpvsError('EEXIST', 'Service already exists');
     if (!SCHEDULERS[spec.scheduler]) throw new IpvsError('ENOENT', 'Scheduler or persistence engine not found');
-    const svc = new IpvsService(spec, null as never, this.svcSeq++);
-    svc.scheduler = makeScheduler(spec.scheduler, svc)!;
+    // The scheduler is bound to the service it serves (ip_vs_bind_scheduler after alloc).
+    const svc = new IpvsService(spec, (s) => makeScheduler(spec.scheduler, s)!, this.svcSeq++);
     if (svc.fwmark) this.byFwmark.set(svc.fwmark, svc);
     else {
       this.byKey.set(serviceKey(svc.protocol, svc.addr, svc.port), svc);

@@ -48,7 +48,7 @@ export class IpvsService {
   /** Insertion sequence, for the kernel's hash-chain order in `ipvsadm --nosort`. */
   readonly seq: number;
 
-  constructor(spec: ServiceSpec, scheduler: Scheduler, seq: number) {
+  constructor(spec: ServiceSpec, bind: (svc: IpvsService) => Scheduler, seq: number) {
     this.protocol = spec.protocol;
     this.addr = spec.fwmark ? (0 as Ipv4Addr) : spec.addr;
     this.port = spec.fwmark ? 0 : spec.port;
@@ -57,9 +57,9 @@ export class IpvsService {
     this.timeout = (spec.timeout ?? 0) * NS_PER_S;
     this.netmask = (spec.netmask ?? 0xffffffff) >>> 0;
     this.schedName = spec.scheduler;
-    this.scheduler = scheduler;
     this.pe = spec.pe ?? '';
     this.seq = seq;
+    this.scheduler = bind(this);
   }
 
   /** Persistence timeout in seconds, as ipvsadm reads it back. */
