@@ -1,0 +1,149 @@
+// `kubewire kernel up` and `down`: build a model world in real namespaces and remove it again.
+// Everything made is recorded in /run/kubewire/<prefix>.json as it is made, so `down` (or a
+// failed `up`) removes exactly that and nothing else.
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Runtime } from '../scenario/runtime.js';
+import { must, netnsList, quote, run, sleepSync } from './host.js';
+import { planKernel, type KernelPlan, type PlanOptions } from './plan.js';
+import { ECHO_SERVER, listenersOf, type Listener } from './workloads.js';
+
+export const STATE_DIR = '/run/kubewire';
+
+export interface KernelState {
+  readonly prefix: string;
+  readonly scenario: string;
+  namespaces: string[];
+  pids: number[];
+}
+
+export interface UpReport {
+  readonly plan: KernelPlan;
+  /** Replayed commands that failed or could not run here, with the reason. */
+  readonly problems: { readonly command: string; readonly agent: string; readonly reason: string }[];
+  readonly listeners: readonly Listener[];
+  readonly commandsRun: number;
+}
+
+export class KernelError extends Error {
+  override readonly name = 'KernelError';
+}
+
+export function statePath(prefix: string, dir = STATE_DIR): string {
+  return join(dir, `${prefix}.json`);
+}
+
+export function readState(prefix: string, dir = STATE_DIR): KernelState | null {
+  const p = statePath(prefix, dir);
+  return existsSync(p) ? (JSON.parse(readFileSync(p, 'utf8')) as KernelState) : null;
+}
+
+function writeState(s: KernelState, dir: string): void {
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(statePath(s.prefix, dir), `${JSON.stringify(s, null, 2)}\n`);
+}
+
+export interface UpOptions extends PlanOptions {
+  readonly scenarioName?: string;
+  readonly stateDir?: string;
+  /** Start the echo servers (default true). */
+  readonly workloads?: boolean;
+}
+
+/** Builds the runtime's world in real namespaces. On any failure to build, removes what it made. */
+export function kernelUp(rt: Runtime, opts: UpOptions = {}): UpReport {
+  const dir = opts.stateDir ?? STATE_DIR;
+  const plan = planKernel(rt.world, opts);
+  if (readState(plan.prefix, dir)) throw new KernelError(`prefix "${plan.prefix}" is already up (${statePath(plan.prefix, dir)}); run kubewire kernel down --prefix ${plan.prefix} first`);
+  const existing = new Set(netnsList());
+  const clash = plan.namespaces.filter((n) => existing.has(n));
+  if (clash.length) throw new KernelError(`network namespace${clash.length > 1 ? 's' : ''} ${clash.join(', ')} already exist${clash.length > 1 ? '' : 's'}; choose another --prefix`);
+  const state: KernelState = { prefix: plan.prefix, scenario: opts.scenarioName ?? rt.state.cluster.metadata.name, namespaces: [], pids: [] };
+  writeState(state, dir);
+  const problems: UpReport['problems'] = [];
+  let commandsRun = 0;
+  try {
+    for (const c of plan.commands) {
+      if (c.unavailable) {
+        problems.push({ command: quote(c.action?.argv ?? c.argv), agent: c.action?.agent ?? '', reason: c.unavailable });
+        continue;
+      }
+      if (c.phase === 'netns' && c.argv[2] === 'add') {
+        must(c.argv);
+        state.namespaces.push(c.ns);
+        writeState(state, dir);
+        continue;
+      }
+      const r = run(c.argv, c.input);
+      commandsRun++;
+      if (r.status === 0) continue;
+      // Hardware and namespaces are ours: failing there means nothing after can be right.
+      if (c.phase !== 'action') throw new KernelError(`${quote(c.argv)}: ${r.stderr}`);
+      problems.push({ command: quote(c.action!.argv), agent: c.action!.agent, reason: r.stderr || `exit ${r.status}` });
+    }
+    const listeners = opts.workloads === false ? [] : listenersOf(rt, plan.prefix);
+    startServers(listeners, state, dir);
+    return { plan, problems, listeners, commandsRun };
+  } catch (e) {
+    kernelDown(plan.prefix, dir);
+    throw e;
+  }
+}
+
+function pythonPath(): string {
+  // pyenv shims are shell scripts; the real interpreter keeps the recorded pid the server's own.
+  return must(['python3', '-c', 'import sys; print(sys.executable)']).trim();
+}
+
+function startServers(listeners: readonly Listener[], state: KernelState, dir: string): void {
+  if (listeners.length === 0) return;
+  const py = pythonPath();
+  const byNs = new Map<string, Listener[]>();
+  for (const l of listeners) byNs.set(l.ns, [...(byNs.get(l.ns) ?? []), l]);
+  for (const [ns, ls] of byNs) {
+    // The model answers with one `who` per listener; one namespace's listeners share it.
+    const p = spawn('ip', ['netns', 'exec', ns, py, '-c', ECHO_SERVER, ls[0]!.who, ...ls.map((l) => `${l.proto}/${l.port}`)], { detached: true, stdio: 'ignore' });
+    p.unref();
+    if (p.pid === undefined) throw new KernelError(`could not start the echo server in ${ns}`);
+    state.pids.push(p.pid);
+    writeState(state, dir);
+  }
+  // Ready when every port is bound (ss in each namespace), or give up after a few seconds.
+  for (let i = 0; i < 100; i++) {
+    const pending = listeners.filter((l) => !bound(l));
+    if (pending.length === 0) return;
+    sleepSync(50);
+  }
+  const still = listeners.filter((l) => !bound(l)).map((l) => `${l.ns} ${l.proto}/${l.port}`);
+  throw new KernelError(`echo servers did not start: ${still.join(', ')}`);
+}
+
+function bound(l: Listener): boolean {
+  const r = run(['ip', 'netns', 'exec', l.ns, 'ss', '-Hn', l.proto === 'TCP' ? '-lt' : '-lu', `sport = :${l.port}`]);
+  return r.status === 0 && r.stdout.trim() !== '';
+}
+
+export interface DownReport {
+  readonly namespaces: readonly string[];
+  readonly pids: readonly number[];
+  readonly found: boolean;
+}
+
+/** Kills the recorded processes and deletes the recorded namespaces; nothing else. */
+export function kernelDown(prefix: string, dir = STATE_DIR): DownReport {
+  const s = readState(prefix, dir);
+  if (!s) return { namespaces: [], pids: [], found: false };
+  for (const pid of s.pids) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // Already gone.
+    }
+  }
+  const live = new Set(netnsList());
+  // Pods first, the switch last: deleting a namespace destroys its veths and their peers.
+  for (const ns of [...s.namespaces].reverse()) if (live.has(ns)) run(['ip', 'netns', 'delete', ns]);
+  rmSync(statePath(prefix, dir), { force: true });
+  return { namespaces: s.namespaces, pids: s.pids, found: true };
+}
