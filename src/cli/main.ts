@@ -5,6 +5,7 @@ import { Command, CommanderError } from 'commander';
 import { ScenarioError } from '../scenario/error.js';
 import { EXIT_BAD_INPUT, InputError } from './errors.js';
 import { looksLikeScenario, runtimeFor } from './scenario-arg.js';
+import { addKernelCommand } from './kernel.js';
 import { show } from './show.js';
 import { runCommand, traceCommand, type TraceCliOptions } from './trace-cli.js';
 
@@ -68,10 +69,11 @@ traceOpts(
   process.exitCode = runCommand(scenario, opts, out);
 });
 
+addKernelCommand(program, out);
+
 const pending: [string, string, string][] = [
   ['dig', 'a DNS lookup from a pod through the dataplane', 'CoreDNS wired into the cluster (issue 8)'],
   ['bench', 'iptables vs ipvs lookup cost as Services grow', 'the benchmark driver (issue 10)'],
-  ['kernel', '(root) the same cluster in real network namespaces', 'real-kernel mode (issue 11)'],
 ];
 for (const [name, description, needs] of pending) {
   program
