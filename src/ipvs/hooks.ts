@@ -327,3 +327,16 @@ function rewrite(p: PacketBuffer, side: 'src' | 'dst', addr: Ipv4Addr, port: num
     write16(b, th + 6, udpChecksumOnWire(l4Checksum(b, th, len, readIpv4(b, net + 12), readIpv4(b, net + 16), IPPROTO_UDP)));
   }
 }
+
+/**
+ * For iptables' `-m ipvs` (xt_ipvs.c): the IPVS entry of a packet IPVS handled, as ipvs_mt
+ * finds it (ip_vs_fill_iph_skb inverted, then conn_out_get): a request already DNATed to its
+ * real server. `--ipvs` alone is `hasIpvsProperty`; `--vaddr/--vport/--vproto/--vdir/--vmethod`
+ * read the entry's vaddr, vport, protocol and forwarding method.
+ */
+export function xtIpvsConn(ipvs: Ipvs, p: PacketBuffer): IpvsConn | undefined {
+  if (!ipvsProperty.has(p)) return undefined;
+  const info = decodePacket(p, false);
+  if (!info || (info.protocol !== IPPROTO_TCP && info.protocol !== IPPROTO_UDP)) return undefined;
+  return ipvs.conns.outGet(info.protocol, info.daddr, info.dport, info.saddr, info.sport);
+}

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
-  hookOps, IP_VS_CONN_F_MASQ, IPPROTO_TCP, IPPROTO_UDP, Ipvs, type IpvsConn, type IpvsConntrack, type IpvsTraceEvent,
+  hasIpvsProperty, hookOps, xtIpvsConn, IP_VS_CONN_F_MASQ, IPPROTO_TCP, IPPROTO_UDP, Ipvs, type IpvsConn, type IpvsConntrack, type IpvsTraceEvent,
 } from '../../src/ipvs/index.js';
 import { NF_ACCEPT, NF_DROP, NF_IP_PRI, NF_STOLEN, type NfHookOps, type NfHookState, type NfNetns } from '../../src/netfilter/hooks.js';
 import { TraceRecorder } from '../../src/sim/trace.js';
@@ -224,13 +224,18 @@ describe('ipvs hooks (ip_vs_ops4) and Masq NAT', () => {
     expect(p.ct).toBeNull();
   });
 
-  it('a node process reaching a ClusterIP is scheduled at LOCAL_OUT', () => {
+  it('a node process reaching a ClusterIP is scheduled at LOCAL_OUT; -m ipvs sees its entry', () => {
     const ipvs = new Ipvs({ clock: () => 0 });
     seed(ipvs);
     const { ns, sent } = netns();
     const p = tcpPacket(VIP, 50000, VIP, 18888, 0x02);
+    expect(xtIpvsConn(ipvs, p)).toBeUndefined();
     expect(find(hookOps(ipvs), 'OUTPUT', -98).fn(p, state('OUTPUT', ns, null))).toBe(NF_STOLEN);
     expect(formatIpv4(Ipv4Packet.checked(sent[0]!.buf, sent[0]!.network).dst())).toBe('10.42.0.134');
+    // KUBE-IPVS-OUT-FILTER's `-m ipvs --vaddr VIP --vport PORT` at filter OUTPUT, after the re-inject.
+    expect(hasIpvsProperty(sent[0]!)).toBe(true);
+    const cp = xtIpvsConn(ipvs, sent[0]!)!;
+    expect([formatIpv4(cp.vaddr), cp.vport, cp.protocol]).toEqual(['10.43.199.15', 18888, IPPROTO_TCP]);
   });
 
   it('does nothing before the first service (ipvs->enable)', () => {
