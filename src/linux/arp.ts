@@ -102,8 +102,10 @@ export function arpRcv(netns: Netns, dev: NetDevice, p: PacketBuffer, pktType: n
   if (n) {
     let state = op === 2 ? NUD_REACHABLE : NUD_STALE;
     if (op !== 2 || pktType !== 0) state = NUD_STALE;
-    // neigh locktime (1 s): a newer address only overrides an entry not updated in the last second.
-    const override = now - n.updated >= 1e9;
+    // neigh locktime (1 s): a newer address only overrides an entry not updated in the last
+    // second, unless this is a gratuitous ARP (sender = target, a unicast address).
+    const isGarp = tip === sip && netns.addressType(sip) === 'UNICAST';
+    const override = now - n.updated >= 1e9 || isGarp;
     netns.neigh.update(n, sha, state, override);
   }
 }

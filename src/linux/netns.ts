@@ -9,7 +9,7 @@ import type { FragQueue } from './ipv4/fragment.js';
 import type { Random } from '../sim/random.js';
 import type { TraceSink } from '../sim/trace.js';
 import { cidrBroadcast, formatIpv4, prefixMask, type Ipv4Addr } from '../wire/ipv4-address.js';
-import { randomMac, type MacAddr } from '../wire/mac-address.js';
+import { MAC_BROADCAST, MAC_ZERO, randomMac, type MacAddr } from '../wire/mac-address.js';
 import type { PacketBuffer } from '../wire/packet-buffer.js';
 import type { NfHook, NfHookOps, NfNetns } from '../netfilter/hooks.js';
 import { inAddrMatches, inAddrNetwork, type InAddr } from './addr.js';
@@ -23,7 +23,7 @@ import { HookTable } from './hooks.js';
 import { linuxReceive } from './link/receive.js';
 import { ipLocalOut, routeOutput } from './ipv4/output.js';
 import { icmpSend } from './ipv4/icmp.js';
-import { arpSolicit } from './arp.js';
+import { arpSend, arpSolicit } from './arp.js';
 import { LoopbackDevice } from './link/loopback.js';
 import type { VxlanDevice } from './link/vxlan.js';
 
@@ -185,6 +185,10 @@ export class Netns implements IpLayer, NfNetns {
       return;
     }
     for (const a of dev.inAddrs) this.addIfaddrRoutes(a);
+    // inetdev_event NETDEV_UP with arp_notify: a gratuitous ARP request for each address.
+    if ((this.sysctl_.all.arp_notify || dev.conf.arp_notify) && dev.linkType === 'ether' && !dev.noarp) {
+      for (const a of dev.inAddrs) arpSend(this, dev, 1, MAC_BROADCAST, dev.mac, a.addr, MAC_ZERO, a.addr);
+    }
   }
 
   linkDown(dev: NetDevice): void {

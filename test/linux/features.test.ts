@@ -308,3 +308,30 @@ describe('neighbour updates', () => {
 function formatMacLocal(m: number): string {
   return [40, 32, 24, 16, 8, 0].map((s) => (Math.floor(m / 2 ** s) & 255).toString(16).padStart(2, '0')).join(':');
 }
+
+describe('arp_notify', () => {
+  it('link up sends a gratuitous ARP request per address (as captured on Linux 6.18); a neighbour takes the new address at once', async () => {
+    const { ipNeigh } = await import('../../src/linux/print/ip-neigh.js');
+    const w = new World();
+    w.netns('a');
+    w.netns('b');
+    w.ip('a', 'link add x address 4e:2f:76:ce:dd:dd type veth peer name y netns b');
+    w.ip('b', 'link set y up');
+    w.ip('b', 'addr add 10.1.0.9/24 dev y');
+    w.ip('b', 'neigh add 10.1.0.5 lladdr 02:00:00:00:00:01 dev y nud stale');
+    w.ns.get('a')!.sysctl_.set('net.ipv4.conf.x.arp_notify', '1');
+    w.ip('a', 'addr add 10.1.0.5/24 dev x');
+    w.ip('a', 'addr add 10.2.0.5/24 dev x');
+    const frames: string[] = [];
+    captureDevice(w.ns.get('b')!.mustDev('y'), { frame: (_n, _t, b) => frames.push(Buffer.from(b).toString('hex')) });
+    w.ip('a', 'link set x up');
+    w.run(1e6);
+    w.ip('a', 'addr add 10.3.0.5/24 dev x');
+    w.run(1e6);
+    expect(frames).toEqual([
+      'ffffffffffff4e2f76cedddd08060001080006040001' + '4e2f76cedddd0a010005' + '0000000000000a010005',
+      'ffffffffffff4e2f76cedddd08060001080006040001' + '4e2f76cedddd0a020005' + '0000000000000a020005',
+    ]);
+    expect(ipNeigh(w.ns.get('b')!)).toBe('10.1.0.5 dev y lladdr 4e:2f:76:ce:dd:dd STALE \n');
+  });
+});
