@@ -126,6 +126,11 @@ function ms(n: number): number {
   return n * NS_PER_MS;
 }
 
+/** ipv4_default_advmss: MTU - 40, at most 65535 - 40 (so 65495 on lo's MTU 65536). */
+export function advMssFor(mtu: number): number {
+  return Math.min(Math.max(mtu - 40, 256), 65535 - 40);
+}
+
 function readRmem(layer: SocketLayer): TcpRmem {
   return {
     rmemDefault: layer.sysctlInt('net.ipv4.tcp_rmem', LINUX_RMEM.rmemDefault, 1),
@@ -279,7 +284,7 @@ export class TcpSocket implements TableSock {
     }
     s.localPort = lport;
     s.pmtu = rt.mtu;
-    s.advMss = rt.mtu - 40;
+    s.advMss = advMssFor(rt.mtu);
     s.hashPort();
     s.hashEst();
     // tcp_v4_connect: ISN, timestamp offset, IP ID counter.
@@ -1223,7 +1228,7 @@ export class TcpSocket implements TableSock {
     c.remoteAddr = s.saddr;
     c.remotePort = s.sport;
     c.pmtu = rt.mtu;
-    c.advMss = rt.mtu - 40;
+    c.advMss = advMssFor(rt.mtu);
     c.iss = layer.tcpIsn(s.daddr, s.saddr, s.dport, s.sport);
     c.tsOffset = layer.tcpTsOffset(s.daddr, s.saddr, s.dport, s.sport);
     c.irs = s.seq;

@@ -63,10 +63,13 @@ export function frameLines(frames: readonly Frame[]): string[] {
     }
     if (ip.protocol() === 6) {
       const seg = TcpSegment.checked(b, ip.payloadOffset(), ip.payloadLength());
-      if (seg.syn() && !isn.has(ip.src())) isn.set(ip.src(), seg.seq());
-      const rel = (seg.seq() - (isn.get(ip.src()) ?? 0)) >>> 0;
+      // ISNs per endpoint (address and port), so both ends on one address stay apart.
+      const me = ip.src() * 65536 + seg.srcPort();
+      const peer = ip.dst() * 65536 + seg.dstPort();
+      if (seg.syn() && !isn.has(me)) isn.set(me, seg.seq());
+      const rel = (seg.seq() - (isn.get(me) ?? 0)) >>> 0;
       const len = seg.payloadLength();
-      const ack = seg.ackFlag() ? ` ack ${(seg.ack() - (isn.get(ip.dst()) ?? 0)) >>> 0}` : '';
+      const ack = seg.ackFlag() ? ` ack ${(seg.ack() - (isn.get(peer) ?? 0)) >>> 0}` : '';
       const opts = seg.options().map(optionText).join(',');
       out.push(`${dir} TCP ${dir === 'out' ? 'C>S' : 'S>C'} [${tcpFlagText(seg.flags())}] ${len > 0 ? `${rel}:${rel + len}` : rel}${ack} win ${seg.window()}${opts ? ` [${opts}]` : ''}${tail}`);
     } else if (ip.protocol() === 17) {

@@ -52,3 +52,28 @@ describe('sockets over the namespace model', () => {
     expect(frameLines(m.frames).slice(2)).toEqual(['out ICMP 8/0 id 4660 seq 1 len 64 DF id+', 'in ICMP 0/0 id 4660 seq 1 len 64 id+']);
   });
 });
+
+describe('TCP over loopback in the namespace model', () => {
+  it('MSS and windows follow lo\'s MTU 65536 as a real capture on lo shows (65495, 65483, 64)', () => {
+    const m = buildPair();
+    const frames: Array<{ bytes: Uint8Array }> = [];
+    captureDeviceForTest(m.ns.a.dev('lo')!, frames);
+    m.a.tcpListen(8080, () => ({}));
+    m.a.tcpConnect(ipv4(127, 0, 0, 1), 8080, {});
+    m.env.clock.run(millis(10));
+    // lo frames carry a zeroed Ethernet header, as tcpdump -i lo shows them.
+    const lines = frameLines(frames.map((f) => ({ time: 0, bytes: f.bytes })));
+    expect(lines.slice(0, 3).map((l) => l.replace(/^(in|out) /, ''))).toEqual([
+      'TCP S>C [S] 0 win 65495 [mss 65495,sackOK,TS,nop,wscale 10] DF id+',
+      'TCP S>C [S.] 0 ack 1 win 65483 [mss 65495,sackOK,TS,nop,wscale 10] DF id0',
+      'TCP S>C [.] 1 ack 1 win 64 [nop,nop,TS] DF id+',
+    ]);
+  });
+});
+
+import { captureDevice } from '../../../src/linux/capture.js';
+import { ipv4 } from '../../../src/wire/ipv4-address.js';
+import type { NetDevice } from '../../../src/linux/link/device.js';
+function captureDeviceForTest(dev: NetDevice, into: Array<{ bytes: Uint8Array }>): void {
+  captureDevice(dev, { frame: (_n, _t, bytes, dir) => dir === 'out' && into.push({ bytes: bytes.slice() }) });
+}
