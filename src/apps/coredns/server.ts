@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { Dispenser } from './corefile/dispenser.js';
 import { CorefileError } from './corefile/errors.js';
 import { parseCorefile, type DirectiveUse, type ServerBlock } from './corefile/parser.js';
@@ -15,6 +16,8 @@ import { WireError } from '../../wire/error.js';
 
 /** The version kubewire's CoreDNS model follows (coremain/version.go of the source read). */
 export const COREDNS_VERSION = '1.14.7';
+/** `releaseString()` parts for the startup banner: GOOS/GOARCH, Go version, git commit. */
+export const COREDNS_RELEASE = 'linux/amd64, go1.25.0, 4b26cce';
 
 /** The Corefile kubeadm installs (cmd/kubeadm/app/phases/addons/dns/manifests.go). */
 export const KUBEADM_COREFILE = `.:53 {
@@ -94,8 +97,16 @@ export class CoreDns implements ServerHandle {
     });
     const s = new CoreDns(env);
     registerCoreMetrics(env.metrics);
-    env.metrics.set('coredns_build_info', [COREDNS_VERSION, '', 'go1.25.0'], 1);
+    env.metrics.set('coredns_build_info', [COREDNS_VERSION, '4b26cce', 'go1.25.0'], 1);
     for (const b of blocks) s.addBlock(b, filename);
+    // What the process prints once the servers are up (OnStartupComplete, reload, showVersion).
+    // Real CoreDNS starts one server per listen address from a Go map (random order); ports ascend here.
+    for (const port of s.ports()) for (const z of [...s.zones.get(port)!.keys()].sort()) env.stdout(`${z}:${port}`);
+    if (blocks.some((b) => b.directives.some((d) => d.name === 'reload'))) {
+      env.stdout(`[INFO] plugin/reload: Running configuration SHA512 = ${createHash('sha512').update(corefile).digest('hex')}`);
+    }
+    env.stdout(`CoreDNS-${COREDNS_VERSION}`);
+    env.stdout(COREDNS_RELEASE);
     for (const f of s.startup) f();
     return s;
   }

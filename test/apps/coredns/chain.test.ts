@@ -255,11 +255,19 @@ describe('forward', () => {
 });
 
 describe('log, prometheus, health, ready', () => {
+  it('prints the startup banner: zones per port, the reload SHA512 of the Corefile, the version', async () => {
+    const { createHash } = await import('node:crypto');
+    const w = makeWorld({ corefile: 'cluster.local:1053 example.org:1053 {\n  kubernetes cluster.local\n  reload\n}\n.:53 {\n  whoami\n}\n' });
+    const sha = createHash('sha512').update('cluster.local:1053 example.org:1053 {\n  kubernetes cluster.local\n  reload\n}\n.:53 {\n  whoami\n}\n').digest('hex');
+    expect(w.stdout).toEqual(['.:53', 'cluster.local.:1053', 'example.org.:1053', `[INFO] plugin/reload: Running configuration SHA512 = ${sha}`, 'CoreDNS-1.14.7', 'linux/amd64, go1.25.0, 4b26cce']);
+  });
+
   it('log prints the Common Log Format line', () => {
     const w = makeWorld({ corefile: '.:53 {\n  log\n  kubernetes cluster.local\n}\n' });
     ask(w, 'backend-service.k8s.svc.cluster.local', 'A');
     ask(w, 'nope.k8s.svc.cluster.local', 'A');
-    expect(w.stdout).toEqual([
+    expect(w.stdout.slice(0, 3)).toEqual(['.:53', 'CoreDNS-1.14.7', 'linux/amd64, go1.25.0, 4b26cce']);
+    expect(w.stdout.slice(3)).toEqual([
       `[INFO] ${CLIENT_IP}:45678 - 4242 "A IN backend-service.k8s.svc.cluster.local. udp 55 false 512" NOERROR qr,aa,rd 108 0s`,
       `[INFO] ${CLIENT_IP}:45678 - 4242 "A IN nope.k8s.svc.cluster.local. udp 44 false 512" NXDOMAIN qr,aa,rd 137 0s`,
     ]);
