@@ -36,9 +36,8 @@ export interface LinuxEnv {
 
 export { DELAY } from './timing.js';
 
-export class NetlinkError extends Error {
-  override readonly name = 'NetlinkError';
-}
+export { NetlinkError } from './errors.js';
+import { NetlinkError } from './errors.js';
 
 export interface RouteSpec {
   type?: RouteType;

@@ -4,6 +4,7 @@
  * a new device copies `default`; writing `all.forwarding` or `ip_forward` sets every device;
  * the datapath combines `all` and the device as the kernel's IN_DEV_* macros do.
  */
+import { SysctlError } from './errors.js';
 import type { DevConf } from './link/device.js';
 
 const CONF_KEYS: readonly (keyof DevConf)[] = [
@@ -95,7 +96,7 @@ export class Sysctl {
   set(key: string, value: string): void {
     const v = value.trim();
     const num = (): number => {
-      if (!/^-?\d+$/.test(v)) throw new Error(`sysctl: setting key "${key}": Invalid argument`);
+      if (!/^-?\d+$/.test(v)) throw new SysctlError(`sysctl: setting key "${key}": Invalid argument`);
       return Number(v);
     };
     const k = key.replace(/\//g, '.');
@@ -118,7 +119,7 @@ export class Sysctl {
       case 'net.ipv4.ip_local_port_range': {
         const parts = v.split(/\s+/).map(Number);
         if (parts.length !== 2 || parts.some((x) => !Number.isInteger(x)) || parts[0]! > parts[1]!) {
-          throw new Error(`sysctl: setting key "${key}": Invalid argument`);
+          throw new SysctlError(`sysctl: setting key "${key}": Invalid argument`);
         }
         this.localPortLow = parts[0]!;
         this.localPortHigh = parts[1]!;
@@ -144,13 +145,13 @@ export class Sysctl {
       this.neigh[m[1] as keyof NeighParms] = num();
       return;
     }
-    throw new Error(`sysctl: cannot stat /proc/sys/${key.replace(/\./g, '/')}: No such file or directory`);
+    throw new SysctlError(`sysctl: cannot stat /proc/sys/${key.replace(/\./g, '/')}: No such file or directory`);
   }
 
   /** `sysctl KEY` output line: `net.ipv4.ip_forward = 1` (tabs kept, as procps prints). */
   line(key: string): string {
     const v = this.get(key);
-    if (v === undefined) throw new Error(`sysctl: cannot stat /proc/sys/${key.replace(/\./g, '/')}: No such file or directory`);
+    if (v === undefined) throw new SysctlError(`sysctl: cannot stat /proc/sys/${key.replace(/\./g, '/')}: No such file or directory`);
     return `${key} = ${v}`;
   }
 

@@ -199,3 +199,53 @@ describe('bridge MTU', () => {
     expect(mtu()).toBe(1200);
   });
 });
+
+describe('robustness', () => {
+  it('any sequence of ip/bridge commands either applies or throws a clear error, and printers keep working', async () => {
+    const { bridge } = await import('../../src/linux/netlink.js');
+    const { ipAddr } = await import('../../src/linux/print/ip-addr.js');
+    const { ipNeigh } = await import('../../src/linux/print/ip-neigh.js');
+    const { bridgeFdb } = await import('../../src/linux/print/bridge-fdb.js');
+    const dev = fc.constantFrom('a', 'b', 'br0', 'vx', 'lo', 'nosuch');
+    const addr = fc.constantFrom('10.0.0.1', '10.0.0.2', '10.0.1.1', '300.1.1.1', '10.0.0.0');
+    const len = fc.constantFrom('8', '24', '32', '33');
+    const cmd = fc.oneof(
+      fc.tuple(dev).map(([d]) => `ip link add ${d} type veth peer name ${d}p`),
+      fc.tuple(dev).map(([d]) => `ip link add ${d} type bridge`),
+      fc.tuple(dev, dev).map(([d, l]) => `ip link add ${d} type vxlan id 4 dev ${l} dstport 8472`),
+      fc.tuple(dev, fc.constantFrom('up', 'down', 'mtu 1400', 'mtu 20', 'master br0', 'nomaster', 'address 02:00:00:00:00:aa')).map(([d, o]) => `ip link set ${d} ${o}`),
+      fc.tuple(dev).map(([d]) => `ip link del ${d}`),
+      fc.tuple(addr, len, dev).map(([a, l, d]) => `ip addr add ${a}/${l} dev ${d}`),
+      fc.tuple(addr, len, dev).map(([a, l, d]) => `ip addr del ${a}/${l} dev ${d}`),
+      fc.tuple(addr, addr, dev).map(([a, g, d]) => `ip route add ${a}/32 via ${g} dev ${d}`),
+      fc.tuple(addr, dev).map(([a, d]) => `ip route replace ${a}/32 dev ${d} onlink`),
+      fc.tuple(addr).map(([a]) => `ip route del ${a}/32`),
+      fc.tuple(addr, dev).map(([a, d]) => `ip neigh replace ${a} lladdr 02:00:00:00:00:01 dev ${d} nud permanent`),
+      fc.tuple(dev).map(([d]) => `bridge fdb append 02:00:00:00:00:02 dev ${d} dst 10.0.0.9 self permanent`),
+      fc.constant('ip route add default via'),
+      fc.constant('ip frob'),
+    );
+    fc.assert(
+      fc.property(fc.array(cmd, { maxLength: 30 }), (cmds) => {
+        const ns = new Netns(env(), 'n', 'r');
+        for (const c of cmds) {
+          const [tool, ...rest] = c.split(' ');
+          try {
+            if (tool === 'ip') ip(ns, rest.join(' '));
+            else bridge(ns, rest.join(' '));
+          } catch (e) {
+            expect((e as Error).name).toMatch(/^(NetlinkError|AddressParseError)$/);
+            expect((e as Error).message.length).toBeGreaterThan(0);
+            expect(e).not.toBeInstanceOf(TypeError);
+          }
+          ipAddr(ns);
+          ipLink(ns, { details: true });
+          ipRoute(ns, { table: 'all' });
+          ipNeigh(ns, { all: true });
+          bridgeFdb(ns);
+        }
+      }),
+      { numRuns: 200 },
+    );
+  });
+});

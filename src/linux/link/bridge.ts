@@ -16,6 +16,7 @@ import { BridgeFdb, formatBridgeFdb } from '../fdb.js';
 import { runHooks } from '../hooks.js';
 import { NUD_CONNECTED } from '../neigh.js';
 import type { Netns } from '../netns.js';
+import { NetlinkError } from '../errors.js';
 import { NetDevice, type LinkKind } from './device.js';
 
 export interface BridgePort {
@@ -60,7 +61,7 @@ export class BridgeDevice extends NetDevice {
   }
 
   addPort(dev: NetDevice): BridgePort {
-    if (dev.master) throw new Error(`Error: Device is already a member of a bridge.`);
+    if (dev.master) throw new NetlinkError(`Error: Device is already a member of a bridge.`);
     let no = 1;
     while (this.ports.some((p) => p.portNo === no)) no++;
     const port: BridgePort = { bridge: this, dev, portNo: no, hairpin: false, learning: true, flood: true, since: this.netns.clock.now };

@@ -12,6 +12,7 @@ import { formatMac, MAC_ZERO, readMac, type MacAddr } from '../../wire/mac-addre
 import type { PacketBuffer } from '../../wire/packet-buffer.js';
 import { ipLocalOut } from '../ipv4/output.js';
 import type { Netns } from '../netns.js';
+import { NetlinkError } from '../errors.js';
 import { NetDevice, type LinkKind } from './device.js';
 
 export const VXLAN_HEADROOM = 50;
@@ -86,7 +87,7 @@ export class VxlanDevice extends NetDevice {
 
   fdbAppend(mac: MacAddr, dst: Ipv4Addr, state: VxlanFdbEntry['state']): void {
     const l = this.fdbMap.get(mac) ?? [];
-    if (l.some((e) => e.dst === dst)) throw new Error('RTNETLINK answers: File exists');
+    if (l.some((e) => e.dst === dst)) throw new NetlinkError('RTNETLINK answers: File exists');
     l.push({ mac, dst, state, updated: this.netns.clock.now, seq: this.fdbSeq++ });
     this.fdbMap.set(mac, l);
   }
@@ -97,9 +98,9 @@ export class VxlanDevice extends NetDevice {
 
   fdbDel(mac: MacAddr, dst?: Ipv4Addr): void {
     const l = this.fdbMap.get(mac);
-    if (!l) throw new Error('RTNETLINK answers: No such file or directory');
+    if (!l) throw new NetlinkError('RTNETLINK answers: No such file or directory');
     const keep = dst === undefined ? [] : l.filter((e) => e.dst !== dst);
-    if (keep.length === l.length) throw new Error('RTNETLINK answers: No such file or directory');
+    if (keep.length === l.length) throw new NetlinkError('RTNETLINK answers: No such file or directory');
     if (keep.length) this.fdbMap.set(mac, keep);
     else this.fdbMap.delete(mac);
   }
