@@ -1223,6 +1223,7 @@ export class TcpSocket implements TableSock {
     if (typeof rt === 'string') return null;
     const c = new TcpSocket(layer, {});
     c.parent = parent;
+    c.reuseAddr = parent.reuseAddr; // inet_csk_clone_lock copies sk_reuse
     c.localAddr = s.daddr;
     c.localPort = s.dport;
     c.remoteAddr = s.saddr;

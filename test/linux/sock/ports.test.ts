@@ -85,3 +85,19 @@ describe('TCP table', () => {
     expect(l0.localPort % 2).toBe(1);
   });
 });
+
+describe('restarting a server while its connections are in TIME_WAIT', () => {
+  it('bind fails with EADDRINUSE without SO_REUSEADDR and succeeds with it (children inherit sk_reuse)', () => {
+    const net = new FakeNet(8);
+    const a = net.host('a', A);
+    const b = net.host('b', B);
+    const l = b.sock.tcpListen(8080, (s) => ({ onData: () => s.close() }), { reuseAddr: true });
+    a.sock.tcpConnect(B, 8080, { onConnect: (s) => s.write(new Uint8Array([1])), onEnd: (s) => s.close() });
+    net.clock.schedule(1_000_000_000, () => undefined);
+    net.clock.run(1_000_000_000);
+    expect(l.accepted_[0]!.state).toBe('TIME_WAIT');
+    l.close();
+    expect(() => b.sock.tcpListen(8080, () => undefined)).toThrow(/EADDRINUSE/);
+    expect(() => b.sock.tcpListen(8080, () => undefined, { reuseAddr: true })).not.toThrow();
+  });
+});
