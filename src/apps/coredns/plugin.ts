@@ -101,6 +101,13 @@ export interface SetupContext {
   notReady(): string[];
   /** Logs a fatal line and stops the process from serving (log.Fatal). */
   fatal(line: string): void;
+  /**
+   * Runs at SIGTERM, in setup (plugin.cfg) order, before the servers stop (Caddy's
+   * OnFinalShutdown). A number returned is seconds the callback blocks (health's lameduck).
+   */
+  onShutdown(fn: () => number | void): void;
+  /** Stops serving an HTTP path (ready closes its listener at shutdown). */
+  closeHttp(addr: string, path: string): void;
 }
 
 export interface HttpReply {

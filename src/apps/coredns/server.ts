@@ -83,6 +83,7 @@ export class CoreDns implements ServerHandle {
   /** Set by a fatal log (loop): the process has exited and answers nothing. */
   crashed = false;
   private httpRoutes = new Map<string, () => HttpReply>();
+  private shutdownHooks: (() => number | void)[] = [];
   private readinessChecks = new Map<string, () => boolean>();
 
   private constructor(readonly env: CoreDnsEnv) {}
@@ -164,6 +165,12 @@ export class CoreDns implements ServerHandle {
             this.env.stdout(line);
             this.crashed = true;
           },
+          onShutdown: (fn) => {
+            this.shutdownHooks.push(fn);
+          },
+          closeHttp: (addr, path) => {
+            this.httpRoutes.delete(`${httpPort(addr)}${path}`);
+          },
         });
         if (Array.isArray(h)) handlers.push(...h);
         else if (h) handlers.push(h);
@@ -174,6 +181,29 @@ export class CoreDns implements ServerHandle {
       const byZone = this.zones.get(k.port)!;
       byZone.set(k.zone, [cfg]);
     }
+  }
+
+  /**
+   * SIGTERM as the kubelet sends it (coredns/caddy sigtrap): the shutdown callbacks run in
+   * order, health sleeping its lameduck while DNS still answers, then every listener stops.
+   * `done` is called when the process has exited.
+   */
+  sigterm(done?: () => void): void {
+    if (this.crashed) return;
+    this.env.stdout('[INFO] SIGTERM: Shutting down servers then terminating');
+    const hooks = [...this.shutdownHooks];
+    const next = (): void => {
+      const h = hooks.shift();
+      if (!h) {
+        this.crashed = true;
+        done?.();
+        return;
+      }
+      const wait = h();
+      if (typeof wait === 'number' && wait > 0) this.env.eq.schedule(Math.round(wait * 1e9), next);
+      else next();
+    };
+    next();
   }
 
   /** An HTTP GET on the pod (`:8080/health`, `:8181/ready`, `:9153/metrics`); null = nothing listens. */

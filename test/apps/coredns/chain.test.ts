@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { seconds } from '../../../src/sim/clock.js';
 import { encodeMsg, rcodeName } from '../../../src/apps/coredns/dns/message.js';
 import type { DnsPluginEvent } from '../../../src/apps/coredns/trace.js';
+import { KUBEADM_COREFILE } from '../../../src/apps/coredns/server.js';
 import { ask, CLIENT_IP, EPOCH, fixtureObjects, makeWorld, SEED_COREFILE, UPSTREAM_IP, type World } from './fixture.js';
 
 const REVERSED = `.:53 {
@@ -293,8 +294,26 @@ describe('log, prometheus, health, ready', () => {
     expect(w.dns.httpGet(8181, '/ready')).toMatchObject({ status: 200, body: 'OK' });
     w.store.synced = false;
     expect(w.dns.httpGet(8181, '/ready')).toMatchObject({ status: 503, body: 'kubernetes' });
+    expect(w.stdout[w.stdout.length - 1]).toBe('[INFO] plugin/ready: Plugins not ready: "kubernetes"');
     expect(rcodeName(ask(w, 'nope.k8s.svc.cluster.local', 'A').reply.rcode)).toBe('SERVFAIL');
     expect(w.dns.httpPorts()).toEqual([8080, 8181, 9153]);
+  });
+
+  it('SIGTERM: ready closes at once, health stays OK and DNS answers through the 5 s lameduck, then all stops', () => {
+    const w = makeWorld({ corefile: KUBEADM_COREFILE });
+    w.stdout.length = 0;
+    let exited = false;
+    const t0 = w.eq.now;
+    w.dns.sigterm(() => (exited = true));
+    expect(w.stdout).toEqual(['[INFO] SIGTERM: Shutting down servers then terminating', '[INFO] plugin/health: Going into lameduck mode for 5s']);
+    expect(w.dns.httpGet(8181, '/ready')).toBeNull();
+    expect(w.dns.httpGet(8080, '/health')).toMatchObject({ status: 200 });
+    expect(ask(w, 'backend-service.k8s.svc.cluster.local', 'A').reply.answer).toHaveLength(1);
+    advance(w, 5);
+    expect(exited).toBe(true);
+    expect(w.eq.now - t0).toBeGreaterThanOrEqual(seconds(5));
+    expect(w.dns.httpGet(8080, '/health')).toBeNull();
+    expect(() => ask(w, 'backend-service.k8s.svc.cluster.local', 'A')).toThrow(/no reply/);
   });
 
   it('the SOA serial is the time of the last Service/EndpointSlice/Namespace change', () => {

@@ -1,4 +1,4 @@
-import { parseGoDuration } from '../../duration.js';
+import { formatGoDuration, parseGoDuration } from '../../duration.js';
 import type { PluginDef } from '../../plugin.js';
 import { Health } from './index.js';
 
@@ -25,6 +25,10 @@ export const healthPlugin: PluginDef = {
     }
     const h = new Health(lameduck);
     c.http(addr, '/health', () => h.get());
+    c.onShutdown(() => {
+      if (lameduck > 0) c.env.stdout(`[INFO] plugin/health: Going into lameduck mode for ${formatGoDuration(lameduck)}`);
+      return lameduck;
+    });
     return null;
   },
 };

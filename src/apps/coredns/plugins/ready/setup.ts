@@ -14,7 +14,13 @@ export const readyPlugin: PluginDef = {
       if (args.length === 1) addr = args[0]!;
       if (d.nextBlock()) throw d.argErr();
     }
-    c.http(addr, '/ready', () => readyReply(c.notReady()));
+    c.http(addr, '/ready', () => {
+      const waiting = c.notReady();
+      if (waiting.length) c.env.stdout(`[INFO] plugin/ready: Plugins not ready: "${[...waiting].sort().join(',')}"`);
+      return readyReply(waiting);
+    });
+    // ready's OnFinalShutdown closes its listener at once: probes are refused from SIGTERM on.
+    c.onShutdown(() => c.closeHttp(addr, '/ready'));
     return null;
   },
 };
