@@ -61,8 +61,9 @@ export function runHooks(
   physInDev: string | null = null,
   physOutDev: string | null = null,
 ): NfVerdict {
+  // --physdev-is-bridged: the frame is being bridged, i.e. it has a bridge output port.
   const state: NfHookState = physInDev !== null || physOutDev !== null
-    ? { hook, inDev, outDev, physInDev, physOutDev, bridged: true, netns }
+    ? { hook, inDev, outDev, physInDev, physOutDev, bridged: physOutDev !== null, netns }
     : { hook, inDev, outDev, netns };
   for (let i = 0; i < list.length; i++) {
     const o = list[i]!;

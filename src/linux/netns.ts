@@ -83,6 +83,8 @@ export class Netns implements IpLayer, NfNetns {
   readonly icmpPeers = new Map<Ipv4Addr, { tokens: number; last: number }>();
   /** br_netfilter: the packet whose PREROUTING already ran at bridge level (ip_sabotage_in). */
   brnfDone: PacketBuffer | null = null;
+  /** ...and the bridge port it came in on (nf_bridge->physindev, seen by later hooks as physdev-in). */
+  brnfPhysIn: string | null = null;
   /** VXLAN devices of this namespace, for encap_rcv demultiplexing by port and VNI. */
   readonly vxlans: VxlanDevice[] = [];
   readonly lo: LoopbackDevice;

@@ -291,6 +291,25 @@ describe('netfilter hooks', () => {
     ]);
   });
 
+  it('br_netfilter: a routed packet from a bridge port keeps its physdev-in in FORWARD, and is not "bridged"', () => {
+    const w = bridgeWorld();
+    const node = w.ns.get('node')!;
+    w.ip('node', 'link add eth9 type veth peer name x netns p2');
+    w.ip('node', 'addr add 10.9.0.1/24 dev eth9');
+    w.ip('node', 'link set eth9 up');
+    node.sysctl_.set('net.ipv4.ip_forward', '1');
+    node.sysctl_.set('net.bridge.bridge-nf-call-iptables', '1');
+    const seen: string[] = [];
+    const rec = (hook: 'PREROUTING' | 'FORWARD'): NfHookOps => ({
+      hook, priority: 0, owner: 'test',
+      fn: (_p, s: NfHookState) => (seen.push(`${s.hook} in=${s.inDev} out=${s.outDev} physin=${s.physInDev} bridged=${s.bridged}`), NF_ACCEPT as NfVerdict),
+    });
+    node.registerHooks([rec('PREROUTING'), rec('FORWARD')]);
+    w.ns.get('p1')!.ipOutput(buildUdp({ src: A('10.42.0.2'), dst: A('10.9.0.77') }, { srcPort: 1, dstPort: 2 }));
+    w.run(1e6);
+    expect(seen).toEqual(['PREROUTING in=cni0 out=null physin=veth1 bridged=false', 'FORWARD in=cni0 out=eth9 physin=veth1 bridged=false']);
+  });
+
   it('without bridge-nf-call-iptables bridged frames skip the iptables hooks', () => {
     const w = bridgeWorld();
     const node = w.ns.get('node')!;

@@ -12,7 +12,7 @@ import type { Netns } from '../netns.js';
 import { icmpSend } from './icmp.js';
 import { ipOutput } from './output.js';
 
-export function ipForward(netns: Netns, inDev: NetDevice, r: Route, p: PacketBuffer, pktType: number): void {
+export function ipForward(netns: Netns, inDev: NetDevice, r: Route, p: PacketBuffer, pktType: number, physIn: string | null = null): void {
   if (pktType !== 0) return;
   const b = p.buf;
   const ip = p.head;
@@ -37,6 +37,6 @@ export function ipForward(netns: Netns, inDev: NetDevice, r: Route, p: PacketBuf
   b[ip + 8] = ttl - 1;
   netns.trace?.record({ kind: 'linux.ttl', time: netns.clock.now, node: netns.node, netns: netns.netns, dev: inDev.name, step: 'ip_forward', ttl: ttl - 1 });
   const hooks = netns.hooks.FORWARD;
-  if (hooks.length && runHooks(netns, hooks, 'FORWARD', p, inDev.name, out.name) !== NF_ACCEPT) return;
-  ipOutput(netns, r, p, inDev);
+  if (hooks.length && runHooks(netns, hooks, 'FORWARD', p, inDev.name, out.name, physIn) !== NF_ACCEPT) return;
+  ipOutput(netns, r, p, inDev, physIn);
 }

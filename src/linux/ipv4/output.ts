@@ -125,10 +125,10 @@ function outDevOf(netns: Netns, r: Route): NetDevice {
  * ip_output: POSTROUTING, then ip_finish_output (MTU) and ip_finish_output2 (neighbour).
  * `inDev` is the input device for forwarded packets (for ICMP errors), null when local.
  */
-export function ipOutput(netns: Netns, r: Route, packet: PacketBuffer, inDev: NetDevice | null): void {
+export function ipOutput(netns: Netns, r: Route, packet: PacketBuffer, inDev: NetDevice | null, physIn: string | null = null): void {
   const out = outDevOf(netns, r);
   const hooks = netns.hooks.POSTROUTING;
-  if (hooks.length && runHooks(netns, hooks, 'POSTROUTING', packet, inDev ? inDev.name : null, out.name) !== NF_ACCEPT) return;
+  if (hooks.length && runHooks(netns, hooks, 'POSTROUTING', packet, inDev ? inDev.name : null, out.name, physIn) !== NF_ACCEPT) return;
   const b = packet.buf;
   const ip = packet.head;
   const len = packet.end - ip;

@@ -38,13 +38,16 @@ export function ipRcv(netns: Netns, dev: NetDevice, p: PacketBuffer, pktType: nu
   p.network = ip;
   p.transport = ip + ihl;
   netns.trace?.record({ kind: 'linux.rcv', time: netns.clock.now, node: netns.node, netns: netns.netns, dev: dev.name, step: 'ip_rcv', len: tot });
+  let physIn: string | null = null;
   if (netns.brnfDone === p) {
     netns.brnfDone = null; // ip_sabotage_in: PREROUTING already ran at bridge level
+    physIn = netns.brnfPhysIn;
+    netns.brnfPhysIn = null;
   } else {
     const hooks = netns.hooks.PREROUTING;
     if (hooks.length && runHooks(netns, hooks, 'PREROUTING', p, dev.name, null) !== NF_ACCEPT) return;
   }
-  ipRcvFinish(netns, dev, p, pktType);
+  ipRcvFinish(netns, dev, p, pktType, physIn);
 }
 
 function isMulticast(a: number): boolean {
@@ -52,21 +55,21 @@ function isMulticast(a: number): boolean {
 }
 
 /** ip_rcv_finish: route the packet and act on the result. */
-function ipRcvFinish(netns: Netns, dev: NetDevice, p: PacketBuffer, pktType: number): void {
+function ipRcvFinish(netns: Netns, dev: NetDevice, p: PacketBuffer, pktType: number, physIn: string | null): void {
   const b = p.buf;
   const ip = p.head;
   const daddr = readIpv4(b, ip + 16);
   const saddr = readIpv4(b, ip + 12);
   if (dev.linkType === 'loopback') {
     // Looped-back packets keep their output route (skb_dst): straight to local delivery.
-    ipLocalDeliver(netns, dev, p, daddr);
+    ipLocalDeliver(netns, dev, p, daddr, null);
     return;
   }
   const all = netns.sysctl_.all;
   const c = dev.conf;
   if (isMulticast(saddr) || saddr === 0xffffffff) return drop(netns, dev, 'ip_route_input', 'IP_INVALID_SOURCE');
   if (daddr === 0xffffffff || (saddr === 0 && daddr === 0)) {
-    ipLocalDeliver(netns, dev, p, daddr);
+    ipLocalDeliver(netns, dev, p, daddr, physIn);
     return;
   }
   if (saddr === 0) return drop(netns, dev, 'ip_route_input', 'IP_INVALID_SOURCE');
@@ -86,7 +89,7 @@ function ipRcvFinish(netns: Netns, dev: NetDevice, p: PacketBuffer, pktType: num
   if (r.type === 'local' || r.type === 'broadcast') {
     const bad = validateSource(netns, dev, saddr);
     if (bad !== null) return drop(netns, dev, 'fib_validate_source', bad);
-    ipLocalDeliver(netns, dev, p, daddr);
+    ipLocalDeliver(netns, dev, p, daddr, physIn);
     return;
   }
   if (!forwarding) return drop(netns, dev, 'ip_route_input', 'IP_INADDRERRORS');
@@ -96,7 +99,7 @@ function ipRcvFinish(netns: Netns, dev: NetDevice, p: PacketBuffer, pktType: num
   if (r.type !== 'unicast') return drop(netns, dev, 'ip_route_input', 'NO_ROUTE');
   const bad = validateSource(netns, dev, saddr);
   if (bad !== null) return drop(netns, dev, 'fib_validate_source', bad);
-  ipForward(netns, dev, r, p, pktType);
+  ipForward(netns, dev, r, p, pktType, physIn);
 }
 
 /**
@@ -121,7 +124,7 @@ function validateSource(netns: Netns, dev: NetDevice, saddr: Ipv4Addr): string |
 }
 
 /** ip_local_deliver: INPUT hooks, then the protocol (ip_local_deliver_finish). */
-function ipLocalDeliver(netns: Netns, dev: NetDevice, pkt: PacketBuffer, daddr: Ipv4Addr): void {
+function ipLocalDeliver(netns: Netns, dev: NetDevice, pkt: PacketBuffer, daddr: Ipv4Addr, physIn: string | null): void {
   let p = pkt;
   if (((p.buf[p.head + 6]! & 0x3f) << 8 | p.buf[p.head + 7]!) !== 0) {
     const whole = ipDefrag(netns, p);
@@ -131,7 +134,7 @@ function ipLocalDeliver(netns: Netns, dev: NetDevice, pkt: PacketBuffer, daddr: 
   const b = p.buf;
   const ip = p.head;
   const hooks = netns.hooks.INPUT;
-  if (hooks.length && runHooks(netns, hooks, 'INPUT', p, dev.name, null) !== NF_ACCEPT) return;
+  if (hooks.length && runHooks(netns, hooks, 'INPUT', p, dev.name, null, physIn) !== NF_ACCEPT) return;
   const proto = b[ip + 9]!;
   netns.trace?.record({ kind: 'linux.deliver', time: netns.clock.now, node: netns.node, netns: netns.netns, dev: dev.name, step: 'ip_local_deliver', proto });
   if (proto === 1) {

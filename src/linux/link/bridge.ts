@@ -197,7 +197,10 @@ export class BridgeDevice extends NetDevice {
     const f = this.fdb.get(dst, now);
     netns.trace?.record({ kind: 'linux.fdb', time: now, node: netns.node, netns: netns.netns, dev: this.name, step: 'br_handle_frame', entry: f ? formatBridgeFdb(f, this) : null, mac: formatMac(dst), verdict: f ? (f.isLocal ? 'LOCAL' : 'FORWARD') : 'FLOOD' });
     if (f !== undefined && f.isLocal) {
-      if (nf) netns.brnfDone = p;
+      if (nf) {
+        netns.brnfDone = p;
+        netns.brnfPhysIn = port.dev.name;
+      }
       this.passUp(p);
       return;
     }
@@ -276,6 +279,7 @@ export class BridgeDevice extends NetDevice {
       // Routed elsewhere: hand up to IP with the bridge's MAC as destination.
       writeMac(p.buf, o, this.mac);
       netns.brnfDone = p;
+      netns.brnfPhysIn = port.dev.name;
       this.passUp(p);
       return;
     }
