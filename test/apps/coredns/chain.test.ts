@@ -161,6 +161,21 @@ describe('cache', () => {
     expect(w.upstream.queries.filter((q) => q.question[0]!.name === 'xxx.com')).toHaveLength(2);
   });
 
+  it('prefetch refreshes a popular entry before it expires', () => {
+    const w = makeWorld({ corefile: '.:53 {\n  prometheus :9153\n  cache 30 {\n    prefetch 2 1m 50%\n  }\n  forward . 192.168.4.1\n}\n' });
+    const upstreamSaw = (): number => w.upstream.queries.filter((q) => q.question[0]!.name === 'xxx.com').length;
+    ask(w, 'xxx.com', 'A');
+    advance(w, 10);
+    expect(ask(w, 'xxx.com', 'A').reply.answer[0]!.ttl).toBe(20); // 1st hit, 20 s left > 15
+    expect(upstreamSaw()).toBe(1);
+    advance(w, 6);
+    expect(ask(w, 'xxx.com', 'A').reply.answer[0]!.ttl).toBe(14); // 2nd hit, 14 <= 15: prefetch
+    advance(w, 1); // the refresh travels while the client already has its answer
+    expect(upstreamSaw()).toBe(2);
+    expect(ask(w, 'xxx.com', 'A').reply.answer[0]!.ttl).toBeGreaterThanOrEqual(29);
+    expect(w.dns.httpGet(9153, '/metrics')!.body).toContain('coredns_cache_prefetch_total{server="dns://:53",view="",zones="."} 1\n');
+  });
+
   it('serve_stale answers an expired entry with TTL 0 and refreshes it', () => {
     const w = makeWorld({ corefile: '.:53 {\n  cache 30 {\n    serve_stale 1h\n  }\n  forward . 192.168.4.1\n}\n' });
     ask(w, 'xxx.com', 'A');

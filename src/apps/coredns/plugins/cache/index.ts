@@ -68,6 +68,9 @@ export function minimalTTL(m: Msg, t: ResponseType, maximum = 3600): number {
 }
 
 interface Item {
+  /** Hits within the prefetch window (cache/freq: reset when the last hit is older than it). */
+  hits: number;
+  lastHit: number;
   readonly rcode: number;
   readonly aa: boolean;
   readonly ad: boolean;
@@ -95,6 +98,9 @@ export interface CacheConfig {
   staleUpTo: number;
   verifyStale: boolean;
   prefetch: number;
+  /** Prefetch window (s) and remaining-TTL percentage. */
+  prefetchWindow: number;
+  prefetchPercent: number;
   pexcept: string[];
   nexcept: string[];
   keepttl: boolean;
@@ -166,12 +172,36 @@ export class CacheHandler implements Handler {
       return;
     }
     w.writeMsg(this.toMsg(item, r, now, doBit || r.ad));
+    if (ttl > 0 && this.shouldPrefetch(item, now)) {
+      // Refresh in the background: the reply above went out, the new item keeps the hit count.
+      note(ctx, this.name, 'prefetch', true);
+      this.metrics.add('coredns_cache_prefetch_total', [ctx.serverAddr, this.zonesLabel, '']);
+      const sink: ResponseWriter = { info: w.info, writeMsg: () => {} };
+      const hits = item.hits;
+      nextOrFailure(this.name, this.next, ctx, this.writer(ctx, sink, r, k, doBit), { ...r, question: [...r.question] }, () => {
+        const fresh = this.pcache.get(k) ?? this.ncache.get(k);
+        if (fresh && fresh !== item) {
+          fresh.hits = hits;
+          fresh.lastHit = this.eq.now;
+        }
+      });
+    }
     if (ttl <= 0) {
       // serve_stale immediate: answer at once, refresh behind the client's back.
       const sink: ResponseWriter = { info: w.info, writeMsg: () => {} };
       nextOrFailure(this.name, this.next, ctx, this.writer(ctx, sink, r, k, doBit), { ...r, question: [...r.question] }, () => {});
     }
     done(0);
+  }
+
+  /** `shouldPrefetch`: enough hits in the window and at most PCT% of the TTL left. */
+  private shouldPrefetch(i: Item, now: number): boolean {
+    if (this.cfg.prefetch <= 0) return false;
+    if (now - i.lastHit > this.cfg.prefetchWindow * 1e9) i.hits = 1;
+    else i.hits++;
+    i.lastHit = now;
+    const threshold = Math.ceil((this.cfg.prefetchPercent / 100) * i.origTTL);
+    return i.hits >= this.cfg.prefetch && this.ttlOf(i, now) <= threshold;
   }
 
   private get(ctx: RequestContext, k: string, now: number): [Item, 'denial' | 'success'] | null {
@@ -242,6 +272,8 @@ export class CacheHandler implements Handler {
       cache.delete(keys[this.rng.int(keys.length)]!);
     }
     cache.set(k, {
+      hits: 0,
+      lastHit: this.eq.now,
       rcode: m.rcode,
       aa: m.aa,
       ad: m.ad,

@@ -27,6 +27,8 @@ export const cachePlugin: PluginDef = {
       staleUpTo: 0,
       verifyStale: false,
       prefetch: 0,
+      prefetchWindow: 60,
+      prefetchPercent: 10,
       pexcept: [],
       nexcept: [],
       keepttl: false,
@@ -77,15 +79,25 @@ export const cachePlugin: PluginDef = {
             const a = d.remainingArgs();
             if (a.length === 0 || a.length > 3) throw d.argErr();
             const n = atoi(a[0]!);
-            if (n <= 0) throw d.plain(`prefetch amount should be positive: ${n}`);
+            if (n < 0) throw d.plain(`prefetch amount should be positive: ${n}`);
             cfg.prefetch = n;
-            if (a.length > 1 && parseGoDuration(a[1]!) === null) throw d.plain(`time: invalid duration "${a[1]}"`);
-            if (a.length > 2 && !/^\d+%$/.test(a[2]!)) throw d.plain(`last character of percentage should be \`%\`, but is: \`${a[2]!.slice(-1)}\``);
+            if (a.length > 1) {
+              const dur = parseGoDuration(a[1]!);
+              if (dur === null) throw d.plain(`time: invalid duration "${a[1]}"`);
+              cfg.prefetchWindow = dur;
+            }
+            if (a.length > 2) {
+              const pct = a[2]!;
+              if (!pct.endsWith('%')) throw d.plain(`last character of percentage should be \`%\`, but is: '${pct.slice(-1)}'`);
+              const num = atoi(pct.slice(0, -1));
+              if (num < 10 || num > 90) throw d.plain(`percentage should fall in range [10, 90]: ${num}`);
+              cfg.prefetchPercent = num;
+            }
             break;
           }
           case 'serve_stale': {
             const a = d.remainingArgs();
-            if (a.length > 2) throw d.argErr();
+            if (a.length > 5) throw d.argErr(); // 1.14 adds a verify timeout, stale TTL and recheck
             cfg.staleUpTo = 3600;
             if (a.length > 0) {
               const s = parseGoDuration(a[0]!);

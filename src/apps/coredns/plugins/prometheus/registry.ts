@@ -86,6 +86,7 @@ export function registerCoreMetrics(r: Registry): void {
     'zones',
     'view',
   ]);
+  r.family('coredns_cache_prefetch_total', 'counter', 'The number of times the cache has prefetched a cached item.', ['server', 'zones', 'view']);
   r.family('coredns_cache_entries', 'gauge', 'The number of elements in the cache.', ['server', 'type', 'zones', 'view']);
   r.family('coredns_proxy_healthcheck_failures_total', 'counter', 'Counter of the number of failed healthchecks.', ['proxy_name', 'to']);
   // Plain (label-less) counters exist from process start with the value 0, as promauto registers them.
