@@ -963,7 +963,6 @@ export class TcpSocket implements TableSock {
     let data = s.payload;
     const delivered: Uint8Array[] = [];
     let gotFin = false;
-    if (data.length > 0) this.eventDataRecv(data.length);
     if (before(seq, this.rcvNxt)) {
       const skip = seqDiff(this.rcvNxt, seq);
       if (skip >= data.length && !(fin && skip === data.length)) {
@@ -988,6 +987,8 @@ export class TcpSocket implements TableSock {
       return;
     }
     if (data.length > 0) {
+      // tcp_event_data_recv runs for in-order data only (queue_and_out).
+      this.eventDataRecv(s.payload.length);
       delivered.push(data.slice());
       this.rcvNxt = seqAdd(this.rcvNxt, data.length);
     }
