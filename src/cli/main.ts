@@ -73,7 +73,6 @@ addKernelCommand(program, out);
 
 const pending: [string, string, string][] = [
   ['dig', 'a DNS lookup from a pod through the dataplane', 'CoreDNS wired into the cluster (issue 8)'],
-  ['bench', 'iptables vs ipvs lookup cost as Services grow', 'the benchmark driver (issue 10)'],
 ];
 for (const [name, description, needs] of pending) {
   program
@@ -85,6 +84,8 @@ for (const [name, description, needs] of pending) {
       throw new InputError(`kubewire ${name}: not available in this build: it needs ${needs}`);
     });
 }
+
+(await import('./bench.js')).registerBench(program);
 
 try {
   await program.parseAsync(process.argv.slice(2), { from: 'user' });
