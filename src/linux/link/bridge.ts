@@ -190,6 +190,10 @@ export class BridgeDevice extends NetDevice {
       netns.trace?.record({ kind: 'linux.fdb', time: now, node: netns.node, netns: netns.netns, dev: this.name, step: 'br_handle_frame', entry: null, mac: formatMac(readMac(b, o)), verdict: 'FLOOD' });
       const up = p.clone();
       this.floodFrom(port, p, nf);
+      if (nf) {
+        netns.brnfDone = up;
+        netns.brnfPhysIn = port.dev.name;
+      }
       this.passUp(up);
       return;
     }
