@@ -899,7 +899,7 @@ export class TcpSocket implements TableSock {
     if (s.flags & TCP_RST) {
       if (s.seq === this.rcvNxt) {
         if (this.layer.trace) this.layer.emit({ kind: 'tcp.rst', step: 'tcp_reset', proto: 'tcp', tuple: describeSock(this), dir: 'received', flags: tcpFlagText(s.flags), seq: s.seq, ack: s.ack, why: 'connection reset by peer' });
-        const errno: Errno | null = this.state === 'CLOSE_WAIT' ? 'EPIPE' : this.state === 'LAST_ACK' || this.state === 'CLOSING' ? null : 'ECONNRESET';
+        const errno: Errno = this.state === 'CLOSE_WAIT' ? 'EPIPE' : 'ECONNRESET'; // tcp_reset
         this.abortLocal(errno, 'RST received');
       } else {
         this.sendChallengeAck('RST in window but not at rcv_nxt');
