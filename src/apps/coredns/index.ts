@@ -3,7 +3,7 @@ export { CoreDns, KUBEADM_COREFILE, BUILTIN_COREFILE, COREDNS_VERSION, type Zone
 export { CorefileError } from './corefile/errors.js';
 export { PLUGIN_CFG } from './plugin-cfg.js';
 export type { CoreDnsEnv, Handler, RequestContext, ResponseWriter, HttpReply } from './plugin.js';
-export type { DnsTraceEvent, DnsPluginEvent, DnsServerEvent } from './trace.js';
+export { formatDnsEvent, type DnsTraceEvent, type DnsPluginEvent, type DnsServerEvent } from './trace.js';
 export type { DnsNet, DatagramSocket, StreamSocket, Endpoint } from './transport.js';
 export { KubeStore } from './plugins/kubernetes/store.js';
 export { Registry } from './plugins/prometheus/registry.js';

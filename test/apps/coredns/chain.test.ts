@@ -439,3 +439,22 @@ describe('kubernetes pods modes and options', () => {
     expect(ask(on, 'backend-service.k8s.svc.cluster.local', 'A').reply.answer[0]!.data).toBe('10.43.199.15');
   });
 });
+
+describe('trace text', () => {
+  it('one line per plugin and per answer', async () => {
+    const { formatDnsEvent } = await import('../../../src/apps/coredns/trace.js');
+    const w = makeWorld();
+    w.trace.clear();
+    ask(w, 'xxx.com', 'A');
+    ask(w, 'xxx.com', 'A');
+    const lines = w.trace.events.map(formatDnsEvent);
+    const where = 'coredns[192.168.4.86/coredns-68c65cb45-9hxdn]';
+    expect(lines).toContain(`${where} cache: miss`);
+    expect(lines).toContain(`${where} forward: 192.168.4.1:53 udp, attempt 1 -> NOERROR`);
+    expect(lines).toContain(`${where} cache: hit (success, ttl 30)`);
+    expect(lines.filter((l) => l.startsWith(`${where} answered A xxx.com. NOERROR by`))).toEqual([
+      `${where} answered A xxx.com. NOERROR by forward for 10.42.4.15:45678`,
+      `${where} answered A xxx.com. NOERROR by cache for 10.42.4.15:45678`,
+    ]);
+  });
+});
