@@ -595,3 +595,29 @@ describe('TCP SACK from the receiver', () => {
     expect(acks[0]!.seg.options().some((o) => o.kind === 'sack')).toBe(false);
   });
 });
+
+describe('TCP without timestamps (net.ipv4.tcp_timestamps=0 on the client)', () => {
+  it('SYN and SYN-ACK are mss,nop,nop,sackOK,nop,wscale with window 64240 both ways, as a real capture', () => {
+    // Linux 6.18, client namespace with tcp_timestamps=0: "[S] win 64240 [mss 1460,nop,nop,
+    // sackOK,nop,wscale 10]", "[S.] win 64240 [same]", then bare 20-byte headers, win 63.
+    const { net, a, b } = pair(41);
+    a.sysctls.set('net.ipv4.tcp_timestamps', '0');
+    b.sock.tcpListen(8080, () => ({ onData: (s) => s.write(new TextEncoder().encode('ok')) }));
+    a.sock.tcpConnect(B, 8080, { onConnect: (s) => s.write(new TextEncoder().encode('hi')) });
+    net.clock.run(millis(50));
+    const flow = tcpFlow(net.captured);
+    const opts = (i: number) => flow[i]!.seg.options().map((o) => (o.kind === 'mss' ? `mss ${o.mss}` : o.kind === 'window-scale' ? `wscale ${o.shift}` : o.kind)).join(',');
+    expect(flow.map((l) => l.line)).toEqual([
+      'C>S [S] 0 win 64240',
+      'S>C [S.] 0 ack 1 win 64240',
+      'C>S [.] 1 ack 1 win 63',
+      'C>S [P.] 1:3 ack 1 win 63',
+      'S>C [.] 1 ack 3 win 63',
+      'S>C [P.] 1:3 ack 3 win 63',
+      'C>S [.] 3 ack 3 win 63',
+    ]);
+    expect(opts(0)).toBe('mss 1460,nop,nop,sack-permitted,nop,wscale 10');
+    expect(opts(1)).toBe('mss 1460,nop,nop,sack-permitted,nop,wscale 10');
+    expect(flow.slice(2).every((l) => l.seg.headerLength() === 20)).toBe(true);
+  });
+});
