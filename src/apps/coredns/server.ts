@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { Dispenser } from './corefile/dispenser.js';
 import { CorefileError } from './corefile/errors.js';
 import { parseCorefile, type DirectiveUse, type ServerBlock } from './corefile/parser.js';
-import { decodeMsg, encodeMsg, newQuery, Rcode, rcodeName, setRcode, type Msg } from './dns/message.js';
+import { decodeMsg, emptyMsg, encodeMsg, newQuery, Rcode, rcodeName, setRcode, type Msg } from './dns/message.js';
 import { PLUGIN_CFG, PLUGIN_INDEX } from './plugin-cfg.js';
 import { clientWrote, invoke, type CoreDnsEnv, type HttpReply, type Handler, type RequestContext, type RequestInfo, type ResponseWriter, type ServerHandle } from './plugin.js';
 import { PLUGINS } from './plugins/index.js';
@@ -355,14 +355,26 @@ export class CoreDns implements ServerHandle {
     } catch (e) {
       if (!(e instanceof WireError)) throw e;
       if (bytes.length >= 12) {
-        // miekg answers a header it could read but a body it could not with FORMERR.
-        const id = (bytes[0]! << 8) | bytes[1]!;
-        const m = setRcode({ ...newQuery(id, '.', 'A'), question: [] }, Rcode.FORMERR);
+        // miekg answers a header it could read but a body it could not with a fresh
+        // `SetRcodeFormatError`: the ID, QR, FORMERR and nothing else.
+        const m = emptyMsg();
+        m.id = (bytes[0]! << 8) | bytes[1]!;
+        m.qr = true;
+        m.rcode = Rcode.FORMERR;
         reply(encodeMsg(m));
       }
       return;
     }
-    if (r.qr) return; // a response sent to a server is dropped
+    // miekg DefaultMsgAcceptFunc: responses are ignored; odd counts are FORMERR and opcodes
+    // other than QUERY/NOTIFY NOTIMP, written back as the request itself with QR set.
+    if (r.qr) return;
+    const arcount = r.extra.length + (r.edns ? 1 : 0);
+    const notimp = r.opcode !== 0 && r.opcode !== 4;
+    if (r.question.length !== 1 || r.answer.length > 1 || r.ns.length > 1 || arcount > 2 || notimp) {
+      const m: Msg = { ...r, qr: true, aa: false, z: false, opcode: notimp ? r.opcode : 0, rcode: notimp ? Rcode.NOTIMP : Rcode.FORMERR, answer: [], ns: [], extra: [], edns: null };
+      reply(encodeMsg(m));
+      return;
+    }
     const info: RequestInfo = { remote, local, proto, size: bytes.length };
     this.serveDNS(port, info, r, { info, writeMsg: (m) => reply(encodeMsg(m)) });
   }
