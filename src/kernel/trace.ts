@@ -37,6 +37,10 @@ export interface KernelTraceOptions {
   readonly timeout?: number;
   /** Milliseconds to keep capturing after the client is done (late FIN/ACK, ICMP). */
   readonly settle?: number;
+  /** ICMP: data bytes after the ICMP header (ping -s), default 56. */
+  readonly pingSize?: number;
+  /** Called once every tap listens, just before the client starts. */
+  readonly beforeSend?: () => void;
 }
 
 interface Tap {
@@ -106,11 +110,12 @@ export async function kernelExchange(from: Place, to: Target, proto: Proto, o: K
     for (const s of started) if (s.status === 'fulfilled') taps.push(s.value);
     const failed = started.find((s) => s.status === 'rejected');
     if (failed) throw (failed as PromiseRejectedResult).reason;
+    o.beforeSend?.();
     const timeout = o.timeout ?? 3;
     const text = `kubewire trace from ${from.label}\n`;
     const dst = formatIpv4(to.ip);
     const r = proto === 'icmp'
-      ? await runClient(ns, ['ping', '-n', '-c', '1', '-W', String(timeout), dst], timeout * 1000 + 2000)
+      ? await runClient(ns, ['ping', '-n', '-c', '1', '-s', String(o.pingSize ?? 56), '-W', String(timeout), dst], timeout * 1000 + 2000)
       : await runClient(ns, ['python3', '-c', CLIENT, proto, dst, String(to.port ?? 0), text, String(timeout)], timeout * 1000 + 2000);
     await sleep(o.settle ?? 300);
     const frames = (await Promise.all(taps.splice(0).map(stopTap))).flat();

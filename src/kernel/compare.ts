@@ -1,0 +1,113 @@
+// One differential check: the same scenario as a model runtime and in real namespaces, the
+// tables of every namespace, then the same exchange on both and what each interface saw and
+// each node's conntrack table held. Produces the items the differ compares.
+import { captureNetns } from '../linux/capture.js';
+import type { CaptureSink } from '../pcap/capture.js';
+import { runExchange, resolveTarget, type Proto, type Step } from '../scenario/trace/exchange.js';
+import { resolvePlace, type Place } from '../scenario/endpoints.js';
+import { formatIpv4, type Ipv4Addr } from '../wire/ipv4-address.js';
+import type { Runtime } from '../scenario/runtime.js';
+import type { Compared } from './diff.js';
+import { frameContext, framesByInterface, type LabelledFrame } from './frames.js';
+import { run } from './host.js';
+import type { KernelPlan } from './plan.js';
+import { realNs } from './plan.js';
+import { STATE_KINDS, kernelState, modelState, normaliseConntrack, type StateKind } from './state.js';
+import { kernelExchange } from './trace.js';
+import { listenersOf } from './workloads.js';
+
+/** `node/netns KIND` for every namespace of the model and every kind. */
+export function compareTables(rt: Runtime, plan: KernelPlan, kinds: readonly StateKind[] = STATE_KINDS): Compared[] {
+  const items: Compared[] = [];
+  for (const ns of rt.world.allNetns()) {
+    for (const k of kinds) items.push({ item: `${ns.node}/${ns.netns} ${k}`, model: modelState(rt.world, ns, k), kernel: kernelState(plan.prefix, plan.switchNs, ns, k) });
+  }
+  return items;
+}
+
+export interface ExchangeComparison {
+  readonly items: Compared[];
+  readonly model: { readonly delivered: boolean; readonly reason: string | null; readonly response: string | null };
+  readonly kernel: { readonly delivered: boolean; readonly reason: string | null; readonly response: string | null };
+}
+
+/** Ports that are not random: what servers listen on and what Services expose. */
+function fixedPorts(rt: Runtime, prefix: string, extra: readonly (number | undefined)[]): number[] {
+  const ports = listenersOf(rt, prefix).map((l) => l.port);
+  for (const s of rt.state.services) for (const p of s.spec.ports ?? []) {
+    ports.push(p.port);
+    if (typeof p.targetPort === 'number') ports.push(p.targetPort);
+    if (p.nodePort !== undefined) ports.push(p.nodePort);
+  }
+  for (const p of extra) if (p !== undefined) ports.push(p);
+  return ports;
+}
+
+/**
+ * Sends the exchange in the model (on `rt`, a fresh runtime) and in the kernel (namespaces
+ * already up under `plan`), after flushing the kernel's conntrack tables of what setup left.
+ */
+export async function compareExchange(rt: Runtime, plan: KernelPlan, fromText: string, toText: string, proto: Proto, o: { timeout?: number; pingSize?: number } = {}): Promise<ExchangeComparison> {
+  const from = resolvePlace(rt, fromText);
+  const to = resolveTarget(rt, toText);
+  const nodes = rt.world.allNetns().filter((ns) => rt.world.iptables.has(ns));
+  // What setup left in conntrack goes once every tap listens, just before the exchange.
+  const flush = (): void => {
+    for (const ns of nodes) run(['ip', 'netns', 'exec', realNs(plan.prefix, ns.node, ns.netns), 'conntrack', '-F']);
+  };
+  const timeout = o.timeout ?? 3;
+  const k = await kernelExchange(from, to, proto, { prefix: plan.prefix, devices: plan.devices, timeout, beforeSend: flush, ...(o.pingSize !== undefined ? { pingSize: o.pingSize } : {}) });
+  const m = proto === 'icmp' && o.pingSize !== undefined ? modelPing(rt, from, to.ip, o.pingSize, timeout * 1e9) : runExchange(rt, from, to, proto, { timeout: timeout * 1e9 });
+  const fixed = fixedPorts(rt, plan.prefix, [to.port]);
+  const mctx = frameContext(fixed);
+  const kctx = frameContext(fixed);
+  const mFrames: LabelledFrame[] = m.steps.flatMap((s) => (s.type === 'frame' ? [{ label: s.iface, direction: s.direction, bytes: s.bytes }] : []));
+  const stand = (label: string): boolean => label.startsWith('switch/');
+  const mBy = framesByInterface(mFrames, mctx, stand);
+  const kBy = framesByInterface(k.frames, kctx, stand);
+  const items: Compared[] = [];
+  for (const label of new Set([...mBy.keys(), ...kBy.keys()])) {
+    items.push({ item: `${label} frames`, model: lines(mBy.get(label)), kernel: lines(kBy.get(label)) });
+  }
+  // conntrack -L per node, ports named as in that side's frames.
+  for (const ns of nodes) {
+    const real = realNs(plan.prefix, ns.node, ns.netns);
+    const kt = run(['ip', 'netns', 'exec', real, 'conntrack', '-L']).stdout;
+    const mt = rt.world.iptables.get(ns)!.nf.conntrackList();
+    items.push({
+      item: `${ns.node}/${ns.netns} conntrack -L`,
+      model: lines([normaliseConntrack(mt, (p) => mctx.ports.peek(p))]),
+      kernel: lines([normaliseConntrack(kt, (p) => kctx.ports.peek(p))]),
+    });
+  }
+  return {
+    items,
+    model: { delivered: m.delivered, reason: m.reason, response: m.response },
+    kernel: { delivered: k.delivered, reason: k.reason, response: k.response },
+  };
+}
+
+/** runExchange's ICMP case with a chosen size (ping -s): one echo request, its reply or error. */
+function modelPing(rt: Runtime, from: Place, dst: Ipv4Addr, dataLength: number, timeoutNs: number): { delivered: boolean; reason: string | null; response: string | null; steps: Step[] } {
+  const steps: Step[] = [];
+  const sink: CaptureSink = {
+    frame: (iface, time, bytes, direction) => {
+      const [node = '', netns = '', ...dev] = iface.split('/');
+      steps.push({ type: 'frame', time, iface, node, netns, dev: dev.join('/'), direction, bytes: bytes.slice() });
+    },
+  };
+  for (const ns of rt.world.allNetns()) captureNetns(ns, sink);
+  let delivered = false;
+  let reason: string | null = null;
+  const p = from.sockets.ping({ dataLength });
+  p.onReply = () => void (delivered = true);
+  p.onError = (e) => void (reason ??= `ICMP type ${e.type} code ${e.code} from ${formatIpv4(e.from)}`);
+  p.send(dst);
+  rt.world.run(timeoutNs);
+  return { delivered, reason: delivered ? null : (reason ?? 'timed out'), response: null, steps };
+}
+
+function lines(l: readonly string[] | undefined): string {
+  const t = (l ?? []).filter((x) => x !== '').join('\n');
+  return t ? `${t}\n` : '';
+}
