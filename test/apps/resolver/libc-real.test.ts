@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Random } from '../../../src/sim/random.js';
 import { parseResolvConf } from '../../../src/apps/resolver/resolvconf.js';
 import { StubResolver, type LookupResult } from '../../../src/apps/resolver/stub.js';
-import { haveTool, missing } from '../../helpers/tools.js';
+import { missing } from '../../helpers/tools.js';
 import { makeWorld, podNet } from '../coredns/fixture.js';
 
 const run = promisify(execFile);
@@ -163,7 +163,7 @@ describe.skipIf(why !== null)('glibc getaddrinfo matches StubResolver', () => {
     }
   }, 60_000);
 
-  const noMusl = haveTool('musl-gcc') ? null : 'needs musl-gcc';
+  const noMusl = missing({ tools: ['musl-gcc'] });
   let gai = '';
   for (const name of ['backend-service', 'xxx.com', 'clickhouse-1-1-0.clickhouse-service.clickhouse', 'k8s', 'a.b.c.d.e.f']) {
     it.skipIf(noMusl !== null)(`musl: ${name}`, async () => {
