@@ -13,7 +13,7 @@
  * Packets never leave the two namespaces; both are deleted afterwards, also on error.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { jumpRulesRestoreText } from '../k8s/kube-proxy/iptables.js';
@@ -24,7 +24,10 @@ import { clusterIP, endpointIP, servicePort, targetPort } from './synth.js';
 export interface KernelResult {
   services: number;
   lines: number;
+  /** wall time around the child process */
   restoreMs: { legacy: number | null; nft: number | null };
+  /** the child's user + sys time (/proc/self/stat cutime + cstime, 10 ms ticks) */
+  restoreCpuMs: { legacy: number | null; nft: number | null };
   firstPacketNs: { legacyFirst: number | null; legacyLast: number | null };
   /** (ns last - ns first) / KUBE-SERVICES rules between them */
   nsPerRule: { legacy: number | null };
@@ -101,12 +104,21 @@ export function kernelCleanup(): void {
   senderPath = undefined;
 }
 
-function restoreTimed(o: KernelOptions, backend: 'legacy' | 'nft', ns: string): number {
+/** CPU time of waited-for children, ms (fields cutime and cstime of /proc/self/stat). */
+function childrenCpuMs(): number {
+  const st = readFileSync('/proc/self/stat', 'utf8');
+  const f = st.slice(st.lastIndexOf(')') + 2).split(' ');
+  // after "pid (comm) ", field 3 (state) is index 0: cutime is field 16, cstime 17
+  return ((Number(f[13]) + Number(f[14])) * 1000) / 100;
+}
+
+function restoreTimed(o: KernelOptions, backend: 'legacy' | 'nft', ns: string): { wall: number; cpu: number } {
   const tool = `iptables-${backend}-restore`;
   run('ip', ['netns', 'exec', ns, tool, '--noflush'], jumpRulesRestoreText());
+  const c0 = childrenCpuMs();
   const t0 = o.now();
   run('ip', ['netns', 'exec', ns, tool, '--noflush', '--counters'], o.payload);
-  return (o.now() - t0) / 1e6;
+  return { wall: (o.now() - t0) / 1e6, cpu: childrenCpuMs() - c0 };
 }
 
 function dropped(ns: string): number {
@@ -123,6 +135,7 @@ export function kernelBench(o: KernelOptions): KernelResult {
     services: o.services,
     lines: o.payload.split('\n').length - 1,
     restoreMs: { legacy: null, nft: null },
+    restoreCpuMs: { legacy: null, nft: null },
     firstPacketNs: { legacyFirst: null, legacyLast: null },
     nsPerRule: { legacy: null },
     ipvs: ipvsAvailability(),
@@ -137,7 +150,9 @@ export function kernelBench(o: KernelOptions): KernelResult {
       }
       const ns = nss.add(`${o.prefix}r${b}`);
       o.log?.(`kernel ${o.services}: iptables-${b}-restore`);
-      res.restoreMs[b] = restoreTimed(o, b, ns);
+      const t = restoreTimed(o, b, ns);
+      res.restoreMs[b] = t.wall;
+      res.restoreCpuMs[b] = t.cpu;
       nss.cleanup();
     }
     const exe = sender();

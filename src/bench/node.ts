@@ -114,6 +114,9 @@ export class BenchNode {
       this.proxier = new IptablesProxier({
         nodeName: 'bench-node', nodeIP: NODE_IP, config: this.config, backend: this.ipt,
         now: () => ns.clock.now, interfaceAddrs: [NODE_IP], nodePodCIDR: NODE_POD_CIDR,
+        // As kube-proxy on a node where nfacct.Ensure fails (no nfacct objects): no `-m nfacct`
+        // rules, so the same payload loads into a real namespace (--kernel) unchanged.
+        nfacctCounters: { ctStateInvalidDropped: false, localhostNodePortsAccepted: false },
       });
     } else {
       const model = new ModelIpvs(ns, log, 'kube-proxy');

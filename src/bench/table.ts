@@ -37,14 +37,14 @@ export function formatTable(results: readonly BenchResult[], kernel: readonly Ke
   s += "'(full)': ipvs mode has no partial sync upstream, every sync is full. µs/pkt is kubewire's own time through the node's receive path.\n";
   if (kernel.length) {
     s += '\nreal kernel (--kernel), iptables mode, same generated payload:\n';
-    const kh = ['services', 'lines', 'legacy restore ms', 'nft restore ms', 'model full sync ms', 'legacy 1st µs (first svc)', 'legacy 1st µs (last svc)', 'kernel ns/rule', 'model ns/rule', 'ipvs'];
+    const kh = ['services', 'lines', 'legacy restore ms (cpu)', 'nft restore ms (cpu)', 'model full sync ms', 'legacy 1st µs (first svc)', 'legacy 1st µs (last svc)', 'kernel ns/rule', 'model ns/rule', 'ipvs'];
     const kr = kernel.map((k) => {
       const m = results.find((r) => r.mode === 'iptables' && r.services === k.services);
       return [
         n0(k.services),
         n0(k.lines),
-        k.restoreMs.legacy === null ? '-' : n1(k.restoreMs.legacy),
-        k.restoreMs.nft === null ? '-' : n1(k.restoreMs.nft),
+        k.restoreMs.legacy === null ? '-' : `${n1(k.restoreMs.legacy)} (${n1(k.restoreCpuMs.legacy ?? 0)})`,
+        k.restoreMs.nft === null ? '-' : `${n1(k.restoreMs.nft)} (${n1(k.restoreCpuMs.nft ?? 0)})`,
         m ? n1(m.sync.fullMs) : '-',
         us(k.firstPacketNs.legacyFirst),
         us(k.firstPacketNs.legacyLast),

@@ -29,6 +29,7 @@ export interface BenchCliOptions {
   json?: boolean;
   chart?: string;
   kernel?: boolean;
+  clock?: string;
 }
 
 const int = (flag: string, v: string): number => {
@@ -98,11 +99,19 @@ export function benchCommand(o: BenchCliOptions, out: (s: string) => void, err: 
     const why = kernelMissing(typeof process.getuid === 'function' && process.getuid() === 0);
     if (why) throw new InputError(why);
   }
-  const now = (): number => Number(process.hrtime.bigint());
+  const clock = o.clock ?? 'cpu';
+  if (clock !== 'cpu' && clock !== 'wall') throw new InputError(`kubewire bench: --clock: "${clock}" is not cpu or wall`);
+  const wall = (): number => Number(process.hrtime.bigint());
+  const cpu = (): number => {
+    const u = process.cpuUsage();
+    return (u.user + u.system) * 1000;
+  };
+  const now = clock === 'cpu' ? cpu : wall;
   const bar = progressBar(err.isTTY, (s) => err.write(s));
   const gc = findGc();
   const results = benchAll(opts, {
     now,
+    clock,
     memory: () => {
       const m = process.memoryUsage();
       return m.heapUsed + m.external;
@@ -122,14 +131,14 @@ export function benchCommand(o: BenchCliOptions, out: (s: string) => void, err: 
       const sizes = [...opts.services].sort((a, b) => a - b);
       sizes.forEach((n, idx) => {
         if (n > KERNEL_MAX_SERVICES) {
-          kernel.push({ services: n, lines: 0, restoreMs: { legacy: null, nft: null }, firstPacketNs: { legacyFirst: null, legacyLast: null }, nsPerRule: { legacy: null }, ipvs: '-', notes: [`not measured: --kernel stops at ${KERNEL_MAX_SERVICES} Services`] });
+          kernel.push({ services: n, lines: 0, restoreMs: { legacy: null, nft: null }, restoreCpuMs: { legacy: null, nft: null }, firstPacketNs: { legacyFirst: null, legacyLast: null }, nsPerRule: { legacy: null }, ipvs: '-', notes: [`not measured: --kernel stops at ${KERNEL_MAX_SERVICES} Services`] });
           return;
         }
         // The payload kube-proxy's full sync wrote in the model, regenerated the same way.
-        const node = new BenchNode('iptables', now);
+        const node = new BenchNode('iptables', wall);
         const c = syntheticCluster({ services: n, endpointsPerService: opts.endpointsPerService, portsPerService: opts.portsPerService });
         const payload = node.sync(c.services, c.slices).result.restoreText;
-        kernel.push(kernelBench({ payload, services: n, endpointsPerService: opts.endpointsPerService, portsPerService: opts.portsPerService, now, prefix, log: (l) => bar.update(l, idx, sizes.length) }));
+        kernel.push(kernelBench({ payload, services: n, endpointsPerService: opts.endpointsPerService, portsPerService: opts.portsPerService, now: wall, prefix, log: (l) => bar.update(l, idx, sizes.length) }));
       });
     } finally {
       process.removeListener('SIGINT', onSignal);
@@ -148,7 +157,7 @@ export function benchCommand(o: BenchCliOptions, out: (s: string) => void, err: 
   }
   if (o.chart) {
     mkdirSync(dirname(o.chart), { recursive: true });
-    const sub = `${opts.endpointsPerService} endpoints and ${opts.portsPerService} port(s) per Service; model times on this machine; dashed = kernel estimate or --kernel measurement`;
+    const sub = `${opts.endpointsPerService} endpoints and ${opts.portsPerService} port(s) per Service; model times = ${clock === 'cpu' ? 'process CPU time' : 'wall time'}; dashed = kernel estimate or --kernel measurement`;
     writeFileSync(o.chart, chartSvg(results, kernel, sub));
   }
   return 0;
@@ -163,6 +172,7 @@ export function registerBench(program: Command): void {
     .option('--modes <list>', 'iptables,ipvs (default both)')
     .option('--ports <n>', 'ports per Service (default 1)')
     .option('--positions <n>', 'KUBE-SERVICES positions sampled for first packets (default 10000; all when fewer)')
+    .option('--clock <cpu|wall>', "model times as this process's CPU time (default, robust to other load) or elapsed wall time")
     .option('--json', 'print a JSON array, one object per mode and size')
     .option('--chart <file>', 'write an SVG chart, one panel per figure')
     .option('--kernel', '(root) also load the payloads into real network namespaces and measure them')
