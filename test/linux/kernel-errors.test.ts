@@ -123,3 +123,79 @@ describe.skipIf(why !== null)('model vs kernel: routing loop and unanswered ARP'
     for (const g of km) expect(Math.abs(g - 1000)).toBeLessThan(50);
   });
 });
+
+// A router in front of a smaller MTU: a datagram without DF is fragmented (and reassembled by the
+// receiver), one with DF gets ICMP fragmentation needed with the next-hop MTU.
+const FRAG: [string, string][] = [
+  ['S', 'link add eth0 type veth peer name r0 netns @R'],
+  ['R', 'link add r1 type veth peer name eth0 netns @D'],
+  ['S', 'link set eth0 address 02:00:00:00:01:01'],
+  ['R', 'link set r0 address 02:00:00:00:01:02'],
+  ['R', 'link set r1 address 02:00:00:00:01:03'],
+  ['D', 'link set eth0 address 02:00:00:00:01:04'],
+  ['S', 'addr add 10.0.1.2/24 dev eth0'],
+  ['S', 'link set eth0 up'],
+  ['S', 'route add default via 10.0.1.1'],
+  ['R', 'addr add 10.0.1.1/24 dev r0'],
+  ['R', 'link set r0 up'],
+  ['R', 'addr add 10.0.2.1/24 dev r1'],
+  ['R', 'link set r1 mtu 1000'],
+  ['R', 'link set r1 up'],
+  ['D', 'link set eth0 mtu 1000'],
+  ['D', 'addr add 10.0.2.2/24 dev eth0'],
+  ['D', 'link set eth0 up'],
+  ['D', 'route add default via 10.0.2.1'],
+];
+const FRAG_TAPS: [string, string][] = [['S', 'eth0'], ['D', 'eth0']];
+// IP_MTU_DISCOVER = 10; IP_PMTUDISC_DONT = 0 (no DF), IP_PMTUDISC_DO = 2 (DF).
+const PYF = (pmtu: number) => `import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.setsockopt(socket.IPPROTO_IP, 10, ${pmtu}); s.sendto(bytes(range(256))*5+bytes(120), ('10.0.2.2', 5353))`;
+
+describe.skipIf(why !== null)('model vs kernel: fragmentation and fragmentation needed', () => {
+  const lab = new Lab('linux-frag');
+  const kernel = new Map<string, string[]>();
+  beforeAll(async () => {
+    for (const n of ['S', 'R', 'D']) {
+      lab.addNetns(n);
+      lab.exec(n, ['sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1']);
+    }
+    for (const [ns, args] of FRAG) lab.ip(ns, ...args.split(' ').map((w) => (w.startsWith('@') ? lab.ns(w.slice(1)) : w)));
+    lab.exec('R', ['sysctl', '-qw', 'net.ipv4.ip_forward=1']);
+    await sleep(500);
+    const stops = new Map<string, () => Promise<Uint8Array>>();
+    for (const [ns, dev] of FRAG_TAPS) stops.set(`${ns}/${dev}`, await capture(lab, ns, dev));
+    lab.exec('S', ['python3', '-c', PYF(0)]);
+    await sleep(300);
+    lab.exec('S', ['python3', '-c', PYF(2)]);
+    await sleep(500);
+    for (const [k, stop] of stops) kernel.set(k, readCapture(await stop()).records.map((r) => normalise(r.data)));
+  }, 60_000);
+  afterAll(() => lab.cleanup());
+
+  it('the same frames on the sender and the receiver', () => {
+    const w = new World();
+    for (const n of ['S', 'R', 'D']) w.netns(n);
+    for (const [ns, args] of FRAG) w.ip(ns, args.replace(/@(\w+)/g, '$1'));
+    w.ns.get('R')!.sysctl_.set('net.ipv4.ip_forward', '1');
+    w.run(500e6);
+    const model = new Map<string, string[]>();
+    for (const [ns, dev] of FRAG_TAPS) {
+      const l: string[] = [];
+      model.set(`${ns}/${dev}`, l);
+      captureDevice(w.ns.get(ns)!.mustDev(dev), { frame: (_i, _t, b) => l.push(normalise(b)) });
+    }
+    const payload = new Uint8Array(1400);
+    for (let i = 0; i < 1280; i++) payload[i] = i & 255;
+    const s = w.ns.get('S')!;
+    s.ipOutput(buildUdp({ src: parseIpv4('10.0.1.2'), dst: parseIpv4('10.0.2.2') }, { srcPort: 40000, dstPort: 5353 }, payload));
+    w.run(300e6);
+    s.ipOutput(buildUdp({ src: parseIpv4('10.0.1.2'), dst: parseIpv4('10.0.2.2'), dontFragment: true }, { srcPort: 40000, dstPort: 5353 }, payload));
+    w.run(500e6);
+    // D saw two fragments (and ARP); S got back a port unreachable (after reassembly) and a fragmentation needed.
+    expect(kernel.get('D/eth0')!.filter((f) => f.slice(24, 28) === '0800' && f.slice(40, 44) !== '4000')).not.toHaveLength(0);
+    expect(kernel.get('S/eth0')!.filter((f) => f.slice(46, 48) === '01' && f.slice(68, 72) === '0304')).toHaveLength(1);
+    for (const [ns, dev] of FRAG_TAPS) {
+      const k = `${ns}/${dev}`;
+      expect({ at: k, frames: model.get(k) }).toEqual({ at: k, frames: kernel.get(k) });
+    }
+  });
+});
