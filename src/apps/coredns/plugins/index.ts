@@ -2,6 +2,7 @@ import type { PluginDef } from '../plugin.js';
 import { bufsizePlugin } from './bufsize/setup.js';
 import { cachePlugin } from './cache/setup.js';
 import { errorsPlugin } from './errors/setup.js';
+import { filePlugin } from './file/setup.js';
 import { forwardPlugin } from './forward/setup.js';
 import { healthPlugin } from './health/setup.js';
 import { hostsPlugin } from './hosts/setup.js';
@@ -21,6 +22,7 @@ export const PLUGINS: ReadonlyMap<string, PluginDef> = new Map(
     bufsizePlugin,
     cachePlugin,
     errorsPlugin,
+    filePlugin,
     forwardPlugin,
     healthPlugin,
     hostsPlugin,
