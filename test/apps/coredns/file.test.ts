@@ -63,3 +63,36 @@ describe('file plugin', () => {
     expect(bad).toThrow('plugin/file: /etc/coredns/db.example.com: dns: bad A A: "1.2.3" at line: 3:1');
   });
 });
+
+describe('an outside DNS server as the cluster upstream', () => {
+  it('cluster CoreDNS forwards xxx.com to an external CoreDNS serving it from a zone file', async () => {
+    const { CoreDns } = await import('../../../src/apps/coredns/server.js');
+    const { Registry } = await import('../../../src/apps/coredns/plugins/prometheus/registry.js');
+    const w = makeWorld();
+    // the external resolver host 192.168.4.1 now runs CoreDNS with the outside zones
+    const outside = CoreDns.load('xxx.com:53 {\n  file /zones/db.xxx.com\n}\nexample.com:53 {\n  file /zones/db.example.com\n}\n', {
+      eq: w.eq,
+      rng: w.rng.fork('outside'),
+      trace: null,
+      node: 'xxx-dns',
+      netns: 'root',
+      epochSeconds: 0,
+      files: {
+        '/zones/db.xxx.com': '$TTL 600\n@ IN SOA ns hostmaster 1 7200 1800 86400 60\n@ IN NS ns\nns IN A 192.168.4.1\n@ IN A 122.14.236.25\n',
+        '/zones/db.example.com': ZONE,
+      },
+      k8s: null,
+      net: null,
+      localIPs: ['192.168.4.1'],
+      stdout: () => {},
+      metrics: new Registry(),
+    });
+    w.net.serve('192.168.4.1', 53, (b, from, reply, proto) => outside.handleDatagram(53, b, from, { addr: '192.168.4.1', port: 53 }, reply, proto));
+    const a = ask(w, 'xxx.com', 'A').reply;
+    expect([rcodeName(a.rcode), a.aa, a.answer.map(text), a.ns.map(text)]).toEqual(['NOERROR', true, ['xxx.com. 30 A 122.14.236.25'], ['xxx.com. 30 NS ns.xxx.com.']]);
+    const n = ask(w, 'nope.xxx.com', 'A').reply;
+    expect([rcodeName(n.rcode), n.ns.map(text)]).toEqual(['NXDOMAIN', ['xxx.com. 30 SOA ns.xxx.com. hostmaster.xxx.com. 1 7200 1800 86400 60']]);
+    expect(rcodeName(ask(w, 'unknown.org', 'A').reply.rcode)).toBe('REFUSED');
+    expect(ask(w, 'siji.example.com', 'A').reply.answer.map(text)).toEqual(['siji.example.com. 30 A 192.168.4.250']);
+  });
+});
