@@ -127,6 +127,7 @@ export function benchCommand(o: BenchCliOptions, out: (s: string) => void, err: 
       process.exit(130);
     };
     process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
     try {
       const sizes = [...opts.services].sort((a, b) => a - b);
       sizes.forEach((n, idx) => {
@@ -142,6 +143,7 @@ export function benchCommand(o: BenchCliOptions, out: (s: string) => void, err: 
       });
     } finally {
       process.removeListener('SIGINT', onSignal);
+      process.removeListener('SIGTERM', onSignal);
       kernelCleanup();
     }
   }
