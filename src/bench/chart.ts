@@ -78,6 +78,14 @@ export function panelsOf(results: readonly BenchResult[], kernel: readonly Kerne
   ];
 }
 
+/** A 1-2-2.5-5 x 10^k step so that four steps cover `top` (axis labels read as round numbers). */
+function niceStep(top: number): number {
+  const raw = top / 4;
+  const e = 10 ** Math.floor(Math.log10(raw));
+  for (const m of [1, 2, 2.5, 5, 10]) if (m * e >= raw) return m * e;
+  return 10 * e;
+}
+
 const PW = 420;
 const PH = 260;
 const M = { l: 62, r: 14, t: 30, b: 92 };
@@ -109,7 +117,7 @@ function panelSvg(p: Panel, ox: number, oy: number, index: number): string {
     y1 = Math.max(Math.ceil(Math.log10(ymax)), y0 + 1);
   } else {
     y0 = 0;
-    y1 = ymax > 0 ? ymax * 1.15 : 1;
+    y1 = niceStep(ymax > 0 ? ymax * 1.1 : 1) * 4;
   }
   const X = (x: number): number => M.l + ((Math.log10(x) - x0) / (x1 - x0)) * w;
   const Y = (y: number): number => M.t + h - (((logY ? Math.log10(y) : y) - y0) / (y1 - y0)) * h;
