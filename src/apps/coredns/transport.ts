@@ -13,6 +13,11 @@ export interface DatagramSocket {
   readonly local: Endpoint;
   sendTo(bytes: Uint8Array, addr: string, port: number): void;
   onMessage(cb: (bytes: Uint8Array, from: Endpoint) => void): void;
+  /**
+   * ICMP errors the kernel reports on the socket (port unreachable -> `ECONNREFUSED`), as a
+   * connected UDP socket sees them. Optional: a transport without it never reports errors.
+   */
+  onError?(cb: (code: 'ECONNREFUSED' | 'EHOSTUNREACH' | 'ENETUNREACH', from: Endpoint) => void): void;
   close(): void;
 }
 

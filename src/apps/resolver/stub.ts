@@ -9,7 +9,7 @@ import type { Libc, ResolvConf } from './resolvconf.js';
 /** One packet event of a lookup, for `kubewire dig +search` and traces. */
 export interface ResolverEvent {
   readonly time: number;
-  readonly kind: 'send' | 'recv' | 'timeout' | 'tcp-retry' | 'single-request' | 'reopen';
+  readonly kind: 'send' | 'recv' | 'timeout' | 'refused' | 'tcp-retry' | 'single-request' | 'reopen';
   readonly step: number;
   readonly server: string;
   readonly proto: 'udp' | 'tcp';
@@ -139,6 +139,7 @@ export class StubResolver {
     if (queries.length === 2 && queries[1]!.id === queries[0]!.id) queries[1]!.id = (queries[0]!.id + 1) & 0xffff;
     let sock: DatagramSocket | null = null;
     let lastBad: Msg | null = null;
+    let refusedSeen = false;
     let attempt = 0;
     let shift = 0;
     const closeSock = (): void => {
@@ -154,7 +155,8 @@ export class StubResolver {
       if (attempt >= rc.attempts) {
         closeSock();
         const o = outcome([]);
-        cb(lastBad ? o : { herrno: 'TRY_AGAIN', rcode: null, replies: [], refused: false });
+        // errno ECONNREFUSED from the last try makes the search loop give up at once.
+        cb(lastBad ? o : { herrno: 'TRY_AGAIN', rcode: null, replies: [], refused: refusedSeen });
         return;
       }
       const ns = (shift + offset) % nscount;
@@ -190,6 +192,11 @@ export class StubResolver {
           return;
         }
         if (r.kind === 'bad') lastBad = r.bad;
+        if (r.kind === 'refused') {
+          // glibc closes the socket after the error; the next try opens a new one (new port)
+          refusedSeen = true;
+          closeSock();
+        }
         loop();
       });
     };
@@ -206,7 +213,7 @@ export class StubResolver {
     sockOf: () => DatagramSocket,
     reopen: () => DatagramSocket,
     events: ResolverEvent[],
-    cb: (r: { kind: 'ok'; replies: (Msg | null)[] } | { kind: 'tc' } | { kind: 'timeout' } | { kind: 'bad'; bad: Msg }) => void,
+    cb: (r: { kind: 'ok'; replies: (Msg | null)[] } | { kind: 'tc' } | { kind: 'timeout' } | { kind: 'refused' } | { kind: 'bad'; bad: Msg }) => void,
   ): void {
     let secs = this.rc.timeout << ns;
     if (ns > 0) secs = Math.floor(secs / nscount);
@@ -229,6 +236,12 @@ export class StubResolver {
       cb(r);
     };
     const listen = (s: DatagramSocket): void => {
+      // recvfrom on the connected socket fails with ECONNREFUSED after ICMP port unreachable.
+      s.onError?.((code, from) => {
+        if (finished || s !== sock || from.addr !== server || code !== 'ECONNREFUSED') return;
+        events.push(ev(this.eq, 'refused', stepIdx, server, 'udp', s.local.port, queries[0]!));
+        end({ kind: 'refused' });
+      });
       s.onMessage((b, from) => {
         if (finished || s !== sock || from.addr !== server || from.port !== 53) return;
         let m: Msg;

@@ -173,6 +173,8 @@ type Handler = (bytes: Uint8Array, from: Endpoint, reply: (b: Uint8Array) => voi
  */
 export class FakeNet implements DnsNet {
   private servers = new Map<string, Handler>();
+  /** Hosts that answer UDP to a closed port with ICMP port unreachable. */
+  readonly refusing = new Set<string>();
   private nextPort = 40000;
   constructor(
     readonly eq: EventQueue,
@@ -187,12 +189,19 @@ export class FakeNet implements DnsNet {
   udp(): DatagramSocket {
     const local: Endpoint = { addr: this.localAddr, port: this.nextPort++ };
     let cb: ((b: Uint8Array, from: Endpoint) => void) | null = null;
+    let errCb: ((code: 'ECONNREFUSED', from: Endpoint) => void) | null = null;
     let closed = false;
     return {
       local,
+      onError: (f) => {
+        errCb = f;
+      },
       sendTo: (bytes, addr, port) => {
         const h = this.servers.get(`${addr}:${port}`);
-        if (!h) return;
+        if (!h) {
+          if (this.refusing.has(addr)) this.eq.schedule(2 * this.latency, () => !closed && errCb?.('ECONNREFUSED', { addr, port }));
+          return;
+        }
         const copy = bytes.slice();
         // The kernel picks 127.0.0.1 as the source for a loopback destination.
         const src = addr.startsWith('127.') ? { addr: '127.0.0.1', port: local.port } : local;

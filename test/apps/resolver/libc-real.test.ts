@@ -163,6 +163,49 @@ describe.skipIf(why !== null)('glibc getaddrinfo matches StubResolver', () => {
     }
   }, 60_000);
 
+  const noDump = missing({ tools: ['tcpdump'] });
+  it.skipIf(noDump !== null)('glibc with a nameserver that answers ICMP port unreachable: two tries, new socket each, then gives up', async () => {
+    const ns3 = `${NS}-ref`;
+    execFileSync('ip', ['netns', 'add', ns3]);
+    execFileSync('ip', ['-n', ns3, 'link', 'set', 'lo', 'up']);
+    mkdirSync(`/etc/netns/${ns3}`, { recursive: true });
+    const rc = 'nameserver 127.0.0.2\nsearch k8s.svc.cluster.local svc.cluster.local\noptions ndots:5\n';
+    writeFileSync(`/etc/netns/${ns3}/resolv.conf`, rc);
+    const dump = spawn('ip', ['netns', 'exec', ns3, 'tcpdump', '-i', 'lo', '-n', '-l', 'udp', 'dst', 'port', '53'], { stdio: ['ignore', 'pipe', 'ignore'], detached: true });
+    let text = '';
+    dump.stdout!.on('data', (d: Buffer) => (text += d.toString()));
+    try {
+      await new Promise((r) => setTimeout(r, 1500));
+      try {
+        await run('ip', ['netns', 'exec', ns3, 'getent', 'ahosts', 'backend-service']);
+      } catch {
+        // exit status 2: not found
+      }
+      await new Promise((r) => setTimeout(r, 500));
+      const got = text
+        .split('\n')
+        .map((l) => /127\.0\.0\.1\.(\d+) > 127\.0\.0\.2\.53: \d+\+ (A|AAAA)\? (\S+) /.exec(l))
+        .filter((m): m is RegExpExecArray => m !== null)
+        .map((m) => ({ port: Number(m[1]), type: m[2]!, name: m[3]!.replace(/\.$/, '') }));
+      const w = makeWorld();
+      const net = podNet(w);
+      net.refusing.add('127.0.0.2');
+      const r = new StubResolver(net, w.eq, new Random(1), parseResolvConf(rc), 'glibc');
+      let m: LookupResult | null = null;
+      r.getaddrinfo('backend-service', 'unspec', (x) => (m = x));
+      w.eq.run();
+      const sends = m!.events.filter((e) => e.kind === 'send');
+      expect(m!.status).toBe('EAI_AGAIN');
+      expect(got.map((g) => `${g.name} ${g.type}`)).toEqual(sends.map((s) => `${s.name} ${s.type}`));
+      const group = (xs: { port: number }[]): number[] => xs.map((x) => xs.findIndex((y) => y.port === x.port));
+      expect(group(got)).toEqual(group(sends.map((s) => ({ port: s.srcPort }))));
+    } finally {
+      if (dump.pid) process.kill(-dump.pid, 'SIGTERM');
+      execFileSync('ip', ['netns', 'del', ns3]);
+      rmSync(`/etc/netns/${ns3}`, { recursive: true, force: true });
+    }
+  }, 60_000);
+
   const noMusl = missing({ tools: ['musl-gcc'] });
   let gai = '';
   for (const name of ['backend-service', 'xxx.com', 'clickhouse-1-1-0.clickhouse-service.clickhouse', 'k8s', 'a.b.c.d.e.f']) {

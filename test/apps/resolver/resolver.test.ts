@@ -163,6 +163,47 @@ describe('glibc stub resolver through CoreDNS', () => {
     expect(w.eq.now - t0).toBeGreaterThanOrEqual(seconds(20));
   });
 
+  it('a dead first nameserver costs its timeout, then the second answers; rotate spreads the first try', () => {
+    const w = makeWorld();
+    const net = podNet(w);
+    const rc = 'nameserver 10.43.0.99\nnameserver 10.43.0.10\nsearch k8s.svc.cluster.local\noptions ndots:5\n';
+    const t0 = w.eq.now;
+    const r = lookup(w, 'backend-service', rc, 'glibc', net);
+    expect(r.addresses).toEqual(['10.43.199.15']);
+    const sends = r.events.filter((e) => e.kind === 'send');
+    expect(sends.map((e) => e.server)).toEqual(['10.43.0.99', '10.43.0.99', '10.43.0.10', '10.43.0.10']);
+    // ns 0 waits timeout << 0 = 5 s; the retry goes to ns 1 on the same socket
+    expect(sends[2]!.time - t0).toBe(seconds(5));
+    expect(sends[2]!.srcPort).toBe(sends[0]!.srcPort);
+    const rot = new StubResolver(net, w.eq, new Random(5), parseResolvConf(`${rc}options rotate\n`), 'glibc');
+    const first: string[] = [];
+    for (let i = 0; i < 2; i++) {
+      let done = false;
+      rot.getaddrinfo('backend-service.k8s.svc.cluster.local.', 'inet', (x) => {
+        first.push(x.events[0]!.server);
+        done = true;
+      });
+      untilDone(w, () => done);
+    }
+    expect(first).toEqual(['10.43.0.99', '10.43.0.10']);
+  });
+
+  it('ICMP port unreachable (ECONNREFUSED) ends the whole lookup at once, no search, no absolute name', () => {
+    const w = makeWorld();
+    const refusing = podNet(w);
+    refusing.refusing.add('10.43.0.77');
+    const t0 = w.eq.now;
+    const r = lookup(w, 'backend-service', 'nameserver 10.43.0.77\nsearch k8s.svc.cluster.local svc.cluster.local\noptions ndots:5\n', 'glibc', refusing);
+    expect(r.status).toBe('EAI_AGAIN');
+    expect(r.tried).toEqual([0]);
+    // attempts x nameservers tries, each refused at once
+    expect(r.events.filter((e) => e.kind === 'refused')).toHaveLength(2);
+    const sends = r.events.filter((e) => e.kind === 'send');
+    expect(sends.map((e) => e.type)).toEqual(['A', 'AAAA', 'A', 'AAAA']);
+    expect(sends[2]!.srcPort).not.toBe(sends[0]!.srcPort);
+    expect(w.eq.now - t0).toBeLessThan(seconds(1));
+  });
+
   it('a truncated reply is retried over TCP', () => {
     const many: (Service | EndpointSlice)[] = [
       { apiVersion: 'v1', kind: 'Service', metadata: { name: 'big', namespace: 'k8s' }, spec: { clusterIP: 'None', ports: [{ name: 'http', port: 80 }] } },
