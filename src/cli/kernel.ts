@@ -31,7 +31,7 @@ export function formatUp(r: UpReport): string {
   for (const ns of r.plan.namespaces) lines.push(`  ${ns}${back.has(ns) ? `  (${back.get(ns)})` : '  (underlay segments)'}`);
   lines.push(`replayed ${r.commandsRun} commands`);
   if (r.listeners.length) {
-    lines.push(`echo servers:`);
+    lines.push(`servers (kubewire's own apps, one process per namespace):`);
     for (const l of r.listeners) lines.push(`  ${l.ns} ${l.proto.toLowerCase()}/${l.port}`);
   }
   if (r.problems.length) {
@@ -47,7 +47,7 @@ function up(scenario: string | undefined, o: { prefix: string; set: string[] }, 
   needRoot('up');
   const rt = runtimeFor(scenario, o.set);
   try {
-    out(formatUp(kernelUp(rt, { prefix: checkPrefix(o.prefix), ...(scenario !== undefined ? { scenarioName: scenario } : {}) })));
+    out(formatUp(kernelUp(rt, { prefix: checkPrefix(o.prefix), sets: o.set, ...(scenario !== undefined ? { scenarioName: scenario, scenarioPath: scenario } : {}) })));
   } catch (e) {
     if (e instanceof KernelError) throw new InputError(`kubewire kernel up: ${e.message}`);
     throw e;
@@ -87,7 +87,7 @@ async function trace(scenario: string | undefined, o: { prefix: string; set: str
   if (state && state.scenario !== (scenario ?? rt.state.cluster.metadata.name)) {
     throw new InputError(`kubewire kernel trace: prefix ${prefix} holds "${state.scenario}", not "${scenario ?? rt.state.cluster.metadata.name}"`);
   }
-  const plan = temporary ? kernelUp(rt, { prefix, ...(scenario !== undefined ? { scenarioName: scenario } : {}) }).plan : planKernel(rt.world, { prefix });
+  const plan = temporary ? kernelUp(rt, { prefix, sets: o.set, ...(scenario !== undefined ? { scenarioName: scenario, scenarioPath: scenario } : {}) }).plan : planKernel(rt.world, { prefix });
   try {
     const missingNs = plan.namespaces.filter((n) => !netnsList().includes(n));
     if (missingNs.length) throw new InputError(`kubewire kernel trace: namespaces of prefix ${prefix} are gone: ${missingNs.join(', ')}`);

@@ -6,6 +6,7 @@ import type { CaptureSink } from '../pcap/capture.js';
 import { runExchange, resolveTarget, type Proto, type Step } from '../scenario/trace/exchange.js';
 import { resolvePlace, type Place } from '../scenario/endpoints.js';
 import { formatIpv4, type Ipv4Addr } from '../wire/ipv4-address.js';
+import { NUD_NOARP, NUD_PERMANENT } from '../linux/neigh.js';
 import type { Runtime } from '../scenario/runtime.js';
 import type { Compared } from './diff.js';
 import { frameContext, framesByInterface, type LabelledFrame } from './frames.js';
@@ -47,12 +48,39 @@ function fixedPorts(rt: Runtime, prefix: string, extra: readonly (number | undef
  * Sends the exchange in the model (on `rt`, a fresh runtime) and in the kernel (namespaces
  * already up under `plan`), after flushing the kernel's conntrack tables of what setup left.
  */
-export async function compareExchange(rt: Runtime, plan: KernelPlan, fromText: string, toText: string, proto: Proto, o: { timeout?: number; pingSize?: number } = {}): Promise<ExchangeComparison> {
+export interface ExchangeOptions {
+  readonly timeout?: number;
+  readonly pingSize?: number;
+  /**
+   * Start from empty conntrack tables (kernel: `conntrack -F` once the taps listen; what the
+   * setup left, e.g. IGMP reports, goes). The first exchange of a cluster; later ones keep
+   * what earlier exchanges left, on both sides alike.
+   */
+  readonly flushConntrack?: boolean;
+  /**
+   * Forget learned neighbours (not PERMANENT/NOARP) on both sides first: their timers run on
+   * real time in the kernel and simulated time in the model, so after one exchange their
+   * states (REACHABLE, STALE, DELAY, PROBE) are a matter of timing.
+   */
+  readonly flushNeighbours?: boolean;
+}
+
+/** `ip neigh flush all` in every namespace of both (it leaves PERMANENT and NOARP entries). */
+export function flushNeighbours(rt: Runtime, plan: KernelPlan): void {
+  for (const ns of rt.world.allNetns()) {
+    for (const d of ns.devicesInOrder()) for (const n of [...d.neighs.values()]) if (!(n.state & (NUD_PERMANENT | NUD_NOARP))) ns.neigh.remove(n);
+    run(['ip', '-n', realNs(plan.prefix, ns.node, ns.netns), 'neigh', 'flush', 'all']);
+  }
+}
+
+export async function compareExchange(rt: Runtime, plan: KernelPlan, fromText: string, toText: string, proto: Proto, o: ExchangeOptions = {}): Promise<ExchangeComparison> {
   const from = resolvePlace(rt, fromText);
   const to = resolveTarget(rt, toText);
   const nodes = rt.world.allNetns().filter((ns) => rt.world.iptables.has(ns));
   // What setup left in conntrack goes once every tap listens, just before the exchange.
+  if (o.flushNeighbours) flushNeighbours(rt, plan);
   const flush = (): void => {
+    if (o.flushConntrack === false) return;
     for (const ns of nodes) run(['ip', 'netns', 'exec', realNs(plan.prefix, ns.node, ns.netns), 'conntrack', '-F']);
   };
   const timeout = o.timeout ?? 3;

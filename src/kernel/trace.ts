@@ -12,7 +12,8 @@ import type { Proto, Target } from '../scenario/trace/exchange.js';
 import { formatIpv4 } from '../wire/ipv4-address.js';
 import type { PlannedDevice } from './plan.js';
 import { realNs } from './plan.js';
-import { CLIENT } from './workloads.js';
+import type { HostSpec } from './app-host.js';
+import { appHostCommand } from './up.js';
 
 export interface KernelFrame {
   readonly label: string;
@@ -83,9 +84,9 @@ async function stopTap(t: Tap): Promise<KernelFrame[]> {
   return cap.records.map((r) => ({ label: t.dev.label, direction: t.direction, timeNs: r.timestampNs, bytes: r.data.slice() }));
 }
 
-function runClient(ns: string, argv: string[], timeoutMs: number): Promise<{ code: number; stdout: string; stderr: string }> {
+function runClient(ns: string, argv: string[], timeoutMs: number, cwd?: string): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const p = spawn('ip', ['netns', 'exec', ns, ...argv], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const p = spawn('ip', ['netns', 'exec', ns, ...argv], { stdio: ['ignore', 'pipe', 'pipe'], ...(cwd ? { cwd } : {}) });
     let stdout = '';
     let stderr = '';
     p.stdout.on('data', (d: Buffer) => void (stdout += d.toString()));
@@ -112,17 +113,32 @@ export async function kernelExchange(from: Place, to: Target, proto: Proto, o: K
     if (failed) throw (failed as PromiseRejectedResult).reason;
     o.beforeSend?.();
     const timeout = o.timeout ?? 3;
-    const text = `kubewire trace from ${from.label}\n`;
     const dst = formatIpv4(to.ip);
-    const r = proto === 'icmp'
-      ? await runClient(ns, ['ping', '-n', '-c', '1', '-s', String(o.pingSize ?? 56), '-W', String(timeout), dst], timeout * 1000 + 2000)
-      : await runClient(ns, ['python3', '-c', CLIENT, proto, dst, String(to.port ?? 0), text, String(timeout)], timeout * 1000 + 2000);
+    let result: { delivered: boolean; reason: string | null; response: string | null };
+    if (proto === 'icmp') {
+      const r = await runClient(ns, ['ping', '-n', '-c', '1', '-s', String(o.pingSize ?? 56), '-W', String(timeout), dst], timeout * 1000 + 2000);
+      result = { delivered: r.code === 0, reason: r.code === 0 ? null : lastLine(r.stdout) || 'no reply', response: null };
+    } else {
+      // kubewire's own client (curl for TCP, one datagram for UDP), as runExchange sends it.
+      const url = (to as Target & { url?: { host: string; port: number; path: string } }).url;
+      const spec: HostSpec = {
+        sets: [],
+        machine: from.netns.node,
+        netns: from.netns.netns,
+        client: { proto, ip: dst, port: to.port ?? 0, fromLabel: from.label, toLabel: to.label, ...(url ? { url: `http://${url.host}:${url.port}${url.path}` } : {}), timeout },
+      };
+      const host = appHostCommand();
+      const r = await runClient(ns, [...host.argv, JSON.stringify(spec)], timeout * 1000 + 15000, host.cwd);
+      try {
+        result = JSON.parse(r.stdout.trim().split('\n').at(-1) ?? '') as typeof result;
+      } catch {
+        result = { delivered: false, reason: `client failed: ${r.stderr.trim() || `exit ${r.code}`}`, response: null };
+      }
+    }
     await sleep(o.settle ?? 300);
     const frames = (await Promise.all(taps.splice(0).map(stopTap))).flat();
     frames.sort((a, b) => (a.timeNs < b.timeNs ? -1 : a.timeNs > b.timeNs ? 1 : 0));
-    const ok = r.code === 0;
-    const reason = ok ? null : proto === 'icmp' ? lastLine(r.stdout) || 'no reply' : r.stderr.trim() || `exit ${r.code}`;
-    return { delivered: ok, reason, response: ok && proto !== 'icmp' ? r.stdout : null, frames };
+    return { ...result, frames };
   } finally {
     for (const t of taps) if (t.proc.exitCode === null) t.proc.kill('SIGKILL');
     rmSync(dir, { recursive: true, force: true });

@@ -3,11 +3,13 @@
 // failed `up`) removes exactly that and nothing else.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Runtime } from '../scenario/runtime.js';
 import { must, netnsList, quote, run, sleepSync } from './host.js';
 import { planKernel, type KernelPlan, type PlanOptions } from './plan.js';
-import { ECHO_SERVER, listenersOf, type Listener } from './workloads.js';
+import type { HostSpec } from './app-host.js';
+import { listenersOf, serverNamespaces, type Listener } from './workloads.js';
 
 export const STATE_DIR = '/run/kubewire';
 
@@ -46,6 +48,9 @@ function writeState(s: KernelState, dir: string): void {
 
 export interface UpOptions extends PlanOptions {
   readonly scenarioName?: string;
+  /** The scenario file and --set overrides, for the app hosts (default: the built-in one). */
+  readonly scenarioPath?: string;
+  readonly sets?: readonly string[];
   readonly stateDir?: string;
   /** Start the echo servers (default true). */
   readonly workloads?: boolean;
@@ -83,7 +88,7 @@ export function kernelUp(rt: Runtime, opts: UpOptions = {}): UpReport {
       problems.push({ command: quote(c.action!.argv), agent: c.action!.agent, reason: r.stderr || `exit ${r.status}` });
     }
     const listeners = opts.workloads === false ? [] : listenersOf(rt, plan.prefix);
-    startServers(listeners, state, dir);
+    if (opts.workloads !== false) startServers(rt, plan.prefix, opts, state, dir);
     return { plan, problems, listeners, commandsRun };
   } catch (e) {
     kernelDown(plan.prefix, dir);
@@ -91,37 +96,36 @@ export function kernelUp(rt: Runtime, opts: UpOptions = {}): UpReport {
   }
 }
 
-function pythonPath(): string {
-  // pyenv shims are shell scripts; the real interpreter keeps the recorded pid the server's own.
-  return must(['python3', '-c', 'import sys; print(sys.executable)']).trim();
+/** The app host script and how to run it (tsx for the sources, plain node once built). */
+export function appHostCommand(): { argv: string[]; cwd: string } {
+  const ts = import.meta.url.endsWith('.ts');
+  const file = fileURLToPath(new URL(ts ? './app-host.ts' : './app-host.js', import.meta.url));
+  return { argv: [process.execPath, ...(ts ? ['--import', 'tsx'] : []), file], cwd: resolve(dirname(file), '..', '..') };
 }
 
-function startServers(listeners: readonly Listener[], state: KernelState, dir: string): void {
-  if (listeners.length === 0) return;
-  const py = pythonPath();
-  const byNs = new Map<string, Listener[]>();
-  for (const l of listeners) byNs.set(l.ns, [...(byNs.get(l.ns) ?? []), l]);
-  for (const [ns, ls] of byNs) {
-    // The model answers with one `who` per listener; one namespace's listeners share it.
-    const p = spawn('ip', ['netns', 'exec', ns, py, '-c', ECHO_SERVER, ls[0]!.who, ...ls.map((l) => `${l.proto}/${l.port}`)], { detached: true, stdio: 'ignore' });
+/** One app host per namespace that serves something, started detached and recorded. */
+function startServers(rt: Runtime, prefix: string, opts: UpOptions, state: KernelState, dir: string): void {
+  const host = appHostCommand();
+  const ready: string[] = [];
+  for (const { machine, netns, real } of serverNamespaces(rt, prefix)) {
+    const readyFile = join(dir, `${prefix}.${real}.ready`);
+    rmSync(readyFile, { force: true });
+    const spec: HostSpec = { ...(opts.scenarioPath !== undefined ? { scenario: resolve(opts.scenarioPath) } : {}), sets: opts.sets ?? [], machine, netns, readyFile };
+    const p = spawn('ip', ['netns', 'exec', real, ...host.argv, JSON.stringify(spec)], { detached: true, stdio: 'ignore', cwd: host.cwd });
     p.unref();
-    if (p.pid === undefined) throw new KernelError(`could not start the echo server in ${ns}`);
+    if (p.pid === undefined) throw new KernelError(`could not start the apps of ${machine}/${netns}`);
     state.pids.push(p.pid);
     writeState(state, dir);
+    ready.push(readyFile);
   }
-  // Ready when every port is bound (ss in each namespace), or give up after a few seconds.
-  for (let i = 0; i < 100; i++) {
-    const pending = listeners.filter((l) => !bound(l));
-    if (pending.length === 0) return;
+  for (let i = 0; i < 1200; i++) {
+    if (ready.every((f) => existsSync(f))) {
+      for (const f of ready) rmSync(f, { force: true });
+      return;
+    }
     sleepSync(50);
   }
-  const still = listeners.filter((l) => !bound(l)).map((l) => `${l.ns} ${l.proto}/${l.port}`);
-  throw new KernelError(`echo servers did not start: ${still.join(', ')}`);
-}
-
-function bound(l: Listener): boolean {
-  const r = run(['ip', 'netns', 'exec', l.ns, 'ss', '-Hn', l.proto === 'TCP' ? '-lt' : '-lu', `sport = :${l.port}`]);
-  return r.status === 0 && r.stdout.trim() !== '';
+  throw new KernelError(`the apps did not start in time in: ${ready.filter((f) => !existsSync(f)).map((f) => f.replace(/^.*\//, '')).join(', ')}`);
 }
 
 export interface DownReport {

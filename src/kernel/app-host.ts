@@ -1,0 +1,97 @@
+// Runs kubewire's own apps in one real namespace (started there with `ip netns exec`): the
+// servers scenario/workloads.ts starts for that namespace, or the client of one exchange as
+// runExchange sends it. Same code as the model's, over real sockets, so the bytes compare.
+//
+// Argument: one JSON HostSpec. Serve mode writes `readyFile` once listening; client mode
+// prints one JSON line {delivered, reason, response} and exits.
+import { writeFileSync } from 'node:fs';
+import { curl, parseHttpUrl, type CurlUrl } from '../apps/http/curl.js';
+import { streamsFor } from '../apps/http/socket-adapter.js';
+import { EventQueue } from '../sim/event-queue.js';
+import { loadScenarioFile } from '../scenario/load.js';
+import { defaultScenarioPath } from '../scenario/default.js';
+import { startRuntime, type Runtime } from '../scenario/runtime.js';
+import { startWorkloads } from '../scenario/workloads.js';
+import { parseIpv4 } from '../wire/ipv4-address.js';
+import { AbsentSocketLayer, RealSocketLayer, realTimeClock } from './real-sockets.js';
+
+export interface HostSpec {
+  readonly scenario?: string;
+  readonly sets: readonly string[];
+  readonly machine: string;
+  readonly netns: string;
+  readonly readyFile?: string;
+  readonly client?: {
+    readonly proto: 'tcp' | 'udp';
+    readonly ip: string;
+    readonly port: number;
+    /** The exchange's label for the UDP text and the TCP Host header, as runExchange makes them. */
+    readonly fromLabel: string;
+    readonly toLabel: string;
+    readonly url?: string;
+    readonly timeout: number;
+  };
+}
+
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+
+/** The runtime as startWorkloads sees it, with only this namespace's sockets real. */
+function shadow(rt: Runtime, machine: string, netns: string, clock: EventQueue): Runtime {
+  const w = rt.world;
+  const real = new RealSocketLayer();
+  const absent = new AbsentSocketLayer();
+  const here = w.getNetns(machine, netns);
+  if (!here) throw new Error(`no namespace ${machine}/${netns} in the scenario`);
+  const pods = new Map([...w.pods].map(([k, p]) => [k, { ...p, sockets: (p.netns === here ? real : absent) as never }]));
+  const machines = new Map([...w.machines].map(([k, m]) => [k, { ...m, sockets: (m.root === here ? real : absent) as never }]));
+  const world = Object.create(w, { pods: { value: pods }, machines: { value: machines }, clock: { value: clock } }) as typeof w;
+  return { ...rt, world };
+}
+
+function serve(spec: HostSpec, rt: Runtime): void {
+  const clock = new EventQueue();
+  realTimeClock(clock, () => process.hrtime.bigint());
+  startWorkloads(shadow(rt, spec.machine, spec.netns, clock));
+  // listen() binds on the next turn of the event loop.
+  setTimeout(() => {
+    if (spec.readyFile) writeFileSync(spec.readyFile, 'ready\n');
+  }, 100);
+}
+
+function client(spec: HostSpec): void {
+  const c = spec.client!;
+  const real = new RealSocketLayer();
+  const finish = (delivered: boolean, reason: string | null, response: string | null): void => {
+    process.stdout.write(`${JSON.stringify({ delivered, reason, response })}\n`);
+    process.exit(0);
+  };
+  setTimeout(() => finish(false, 'timed out', null), c.timeout * 1000).unref();
+  if (c.proto === 'tcp') {
+    // As runExchange: one HTTP request, curl's, Host = the target as the user named it.
+    let url: CurlUrl;
+    if (c.url) url = parseHttpUrl(c.url);
+    else url = { host: c.toLabel.includes('://') ? c.ip : c.toLabel.replace(/:\d+$/, ''), port: c.port, path: '/' };
+    curl(streamsFor(real as never).connector, parseIpv4(c.ip), url, (r) => {
+      if (r.exitCode !== 0 || !r.response) return finish(false, r.error ?? `curl exit ${r.exitCode}`, null);
+      const body = dec.decode(r.response.body);
+      finish(true, null, `HTTP/1.1 ${r.response.status} ${r.response.reason}${body ? ` | ${body.split('\n').find((l) => l.trim()) ?? ''}` : ''}`);
+    });
+  } else {
+    const u = real.udp();
+    u.onMessage = (d) => finish(true, null, dec.decode(d));
+    u.onError = (errno) => finish(false, errno, null);
+    u.bind(0);
+    u.connect(parseIpv4(c.ip), c.port);
+    u.send(enc.encode(`kubewire trace from ${c.fromLabel}\n`));
+  }
+}
+
+function main(): void {
+  const spec = JSON.parse(process.argv[2] ?? '{}') as HostSpec;
+  if (spec.client) return client(spec);
+  const rt = startRuntime(loadScenarioFile(spec.scenario ?? defaultScenarioPath(), spec.sets));
+  serve(spec, rt);
+}
+
+main();

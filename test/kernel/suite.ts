@@ -1,0 +1,97 @@
+// The differential suite's driver: one scenario as a model runtime and in real namespaces,
+// the tables of every namespace compared, then exchanges sent on both and compared frame by
+// frame per interface and direction, with conntrack -L of every node. Everything made is
+// removed in afterAll, whatever failed.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { compareExchange, compareTables } from '../../src/kernel/compare.js';
+import { compareAll, type Compared, type KnownDifference } from '../../src/kernel/diff.js';
+import { netnsList } from '../../src/kernel/host.js';
+import { kernelDown, kernelUp, type UpReport } from '../../src/kernel/up.js';
+import { loadScenarioFile } from '../../src/scenario/load.js';
+import { startRuntime, type Runtime } from '../../src/scenario/runtime.js';
+import type { Proto } from '../../src/scenario/trace/exchange.js';
+
+export interface ExchangeCase {
+  readonly from: string;
+  readonly to: string;
+  readonly proto: Proto;
+  /** ICMP data bytes (ping -s). */
+  readonly pingSize?: number;
+  /** Whether the model (and so the kernel) delivers it. */
+  readonly delivered: boolean;
+  /**
+   * A Service with several endpoints: the kernel's choice is random (statistic), so only
+   * the outcome is compared, and the answer must come from one of these.
+   */
+  readonly anyOf?: RegExp;
+}
+
+export interface ScenarioCase {
+  /** Short, unique per file: part of the namespace prefix. */
+  readonly tag: string;
+  readonly file: string;
+  readonly sets?: readonly string[];
+  /** What an operator does on top of the agents (logged, so replayed too). */
+  readonly extra?: (rt: Runtime) => void;
+  readonly exchanges: readonly ExchangeCase[];
+  /** Known differences; each is written up in docs/kernel-mode.md. */
+  readonly allow: readonly KnownDifference[];
+  /** Replayed commands expected to fail or be unavailable here (by argv text). */
+  readonly expectProblems?: readonly RegExp[];
+}
+
+function check(items: Compared[], allow: readonly KnownDifference[]): void {
+  const rep = compareAll(items, allow);
+  for (const k of rep.known) console.info(`known difference in ${k.item}: ${k.line} (${k.why})`);
+  expect(rep.failures, `model and kernel differ:\n${rep.failures}`).toBe('');
+}
+
+export function differential(c: ScenarioCase, fileTag: string): void {
+  describe(`model vs kernel: ${c.tag} (${c.file}${c.sets?.length ? ` --set ${c.sets.join(' ')}` : ''})`, () => {
+    const prefix = `kwt-${fileTag}${c.tag}-${process.pid}`;
+    const stateDir = mkdtempSync(join(tmpdir(), `${prefix}-state-`));
+    const before = netnsList();
+    let rt: Runtime;
+    let up: UpReport;
+    beforeAll(() => {
+      rt = startRuntime(loadScenarioFile(c.file, c.sets ?? []));
+      c.extra?.(rt);
+      up = kernelUp(rt, { prefix, stateDir, scenarioPath: c.file, sets: c.sets ?? [] });
+    }, 120_000);
+    afterAll(() => {
+      kernelDown(prefix, stateDir);
+      rmSync(stateDir, { recursive: true, force: true });
+      expect(netnsList().filter((n) => n.startsWith(prefix))).toEqual([]);
+      expect(netnsList().filter((n) => !before.includes(n) && n.startsWith('kwt-' + fileTag + c.tag))).toEqual([]);
+    });
+
+    it('replays every agent command (or says why not)', () => {
+      const expected = c.expectProblems ?? [];
+      const unexpected = up.problems.filter((p) => !expected.some((re) => re.test(`${p.command}: ${p.reason}`)));
+      expect(unexpected).toEqual([]);
+      expect(up.plan.namespaces.every((n) => netnsList().includes(n))).toBe(true);
+    });
+
+    it('has the same ip addr, ip route, ip neigh, bridge fdb and iptables-save in every namespace', () => {
+      check(compareTables(rt, up.plan), c.allow);
+    }, 120_000);
+
+    c.exchanges.forEach((x, i) => {
+      it(`sends ${x.from} -> ${x.to} ${x.proto}${x.pingSize ? ` -s ${x.pingSize}` : ''} the same way`, async () => {
+        const r = await compareExchange(rt, up.plan, x.from, x.to, x.proto, { flushConntrack: i === 0, flushNeighbours: i > 0, ...(x.pingSize !== undefined ? { pingSize: x.pingSize } : {}) });
+        expect(r.model.delivered).toBe(x.delivered);
+        expect({ delivered: r.kernel.delivered }).toEqual({ delivered: r.model.delivered });
+        if (x.anyOf) {
+          expect(r.model.response).toMatch(x.anyOf);
+          expect(r.kernel.response).toMatch(x.anyOf);
+          return;
+        }
+        expect(r.kernel.response).toBe(r.model.response);
+        check(r.items, c.allow);
+      }, 120_000);
+    });
+  });
+}
