@@ -142,9 +142,17 @@ export function runDig(
     }
     done(m, b.length, 'UDP', start, null);
   });
-  const send = (): void => {
+  let timer: { cancelled: boolean } | null = null;
+  // ICMP port unreachable: dig reports it and moves to the next try at once.
+  sock.onError?.((code) => {
+    if (finished || code !== 'ECONNREFUSED') return;
+    if (timer) timer.cancelled = true;
+    failures.push('connection refused');
+    send(false);
+  });
+  const send = (timedOut = true): void => {
     if (finished) return;
-    if (tries > 0) failures.push('timed out');
+    if (tries > 0 && timedOut) failures.push('timed out');
     if (tries >= (o.tries ?? 3)) {
       finished = true;
       sock.close();
@@ -153,7 +161,7 @@ export function runDig(
     }
     tries++;
     sock.sendTo(bytes, o.server, port);
-    eq.schedule(seconds(o.timeoutSec ?? 5), send);
+    timer = eq.schedule(seconds(o.timeoutSec ?? 5), () => send(true));
   };
   send();
 }

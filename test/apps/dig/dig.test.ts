@@ -85,6 +85,22 @@ describe('dig +search order', () => {
   });
 });
 
+describe('dig against a closed port', () => {
+  it('prints one connection refused per try, at once', async () => {
+    const w = makeWorld();
+    const net = podNet(w);
+    net.refusing.add('10.43.0.99');
+    let out: DigRun | null = null;
+    const t0 = w.eq.now;
+    runDig(net, w.eq, new Random(9), EPOCH, 'xxx.com', 'A', { server: '10.43.0.99', argv: '@10.43.0.99 xxx.com +tries=2', tries: 2, serverFound: true }, (r) => (out = r));
+    untilDone(w, () => out !== null);
+    expect(w.eq.now - t0).toBeLessThan(seconds(1));
+    expect(printDigFailure('@10.43.0.99 xxx.com +tries=2', true, '10.43.0.99', 53, out!.failures)).toBe(
+      `;; communications error to 10.43.0.99#53: connection refused\n;; communications error to 10.43.0.99#53: connection refused\n\n; <<>> DiG 9.18.49-1~deb12u3-Debian <<>> @10.43.0.99 xxx.com +tries=2\n; (1 server found)\n;; global options: +cmd\n;; no servers could be reached\n`,
+    );
+  });
+});
+
 describe('dig presentation helpers', () => {
   it('formats the WHEN line from Unix seconds', () => {
     expect(digWhen(EPOCH)).toBe('Wed Jul 31 16:39:16 UTC 2024');
