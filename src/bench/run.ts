@@ -29,6 +29,8 @@ export interface BenchOptions {
   maxPositions?: number;
   /** Packets timed per figure at least (small sizes repeat their positions). */
   minTimedPackets?: number;
+  /** Nodes holding the same cluster for `memoryBytesAllNodes` (default 1: not measured). */
+  nodes?: number;
   /** New flows sent before measuring, so the JIT has compiled the path (default 1000). */
   warmupPackets?: number;
 }
@@ -82,6 +84,8 @@ export interface BenchResult {
     ipvsVirtualServers: number | null;
   };
   memoryBytes: number | null;
+  /** With --nodes N: the memory of N such nodes of one cluster (the API objects held once). */
+  memoryBytesAllNodes: { nodes: number; bytes: number } | null;
   memoryMethod: string;
   /** 'cpu': process user+sys time (robust on a shared machine); 'wall': elapsed time */
   clock: 'cpu' | 'wall';
@@ -132,6 +136,7 @@ export function checkOptions(o: BenchOptions): void {
     if (!Number.isInteger(n) || n < 1 || n > MAX_SERVICES) throw new BenchInputError(`kubewire bench: --services: ${n} is not a whole number from 1 to ${MAX_SERVICES}`);
   }
   if (!Number.isInteger(o.endpointsPerService) || o.endpointsPerService < 1 || o.endpointsPerService > MAX_ENDPOINTS) throw new BenchInputError(`kubewire bench: --endpoints must be 1 to ${MAX_ENDPOINTS}`);
+  if (o.nodes !== undefined && (!Number.isInteger(o.nodes) || o.nodes < 1 || o.nodes > 16)) throw new BenchInputError('kubewire bench: --nodes must be 1 to 16');
   if (!Number.isInteger(o.portsPerService) || o.portsPerService < 1 || o.portsPerService > MAX_PORTS) throw new BenchInputError(`kubewire bench: --ports must be 1 to ${MAX_PORTS}`);
   if (o.modes.length === 0) throw new BenchInputError('kubewire bench: --modes needs iptables, ipvs or both');
 }
@@ -163,6 +168,21 @@ export function benchOne(mode: Mode, n: number, o: BenchOptions, env: BenchEnv):
   env.gc?.();
   env.gc?.();
   const mem1 = env.memory?.();
+  let allNodes: { nodes: number; bytes: number } | null = null;
+  const others: BenchNode[] = [];
+  if ((o.nodes ?? 1) > 1 && mem0 !== undefined) {
+    for (let k = 1; k < o.nodes!; k++) {
+      progress(`node ${k + 1} of ${o.nodes}`, 0.2);
+      const other = new BenchNode(mode, env.now);
+      other.sync(cluster.services, cluster.slices);
+      other.sync([extra.service], [extra.slice]);
+      others.push(other);
+    }
+    env.gc?.();
+    env.gc?.();
+    allNodes = { nodes: o.nodes!, bytes: env.memory!() - mem0 };
+    others.length = 0;
+  }
   const applyNs = (s: SyncFigures): number => s.apply.iptablesNs + s.apply.ipsetNs + s.apply.ipvsNs;
 
   // --- first packets ------------------------------------------------------------------------
@@ -287,6 +307,7 @@ export function benchOne(mode: Mode, n: number, o: BenchOptions, env: BenchEnv):
     },
     clock: env.clock ?? 'wall',
     memoryBytes: mem0 !== undefined && mem1 !== undefined ? mem1 - mem0 : null,
+    memoryBytesAllNodes: allNodes,
     memoryMethod: env.gc
       ? 'process.memoryUsage() heapUsed + external after global.gc(), before building the node and after both syncs: the node, kube-proxy state, netfilter/IPVS tables and the API objects'
       : 'process.memoryUsage() heapUsed + external before and after, WITHOUT a forced GC (run node with --expose-gc for a clean figure)',

@@ -26,6 +26,7 @@ export interface BenchCliOptions {
   modes?: string;
   ports?: string;
   positions?: string;
+  nodes?: string;
   json?: boolean;
   chart?: string;
   kernel?: boolean;
@@ -47,6 +48,7 @@ export function parseBenchOptions(o: BenchCliOptions): BenchOptions {
     portsPerService: o.ports === undefined ? 1 : int('--ports', o.ports),
     modes: [...new Set(modes)] as Mode[],
     ...(o.positions !== undefined ? { maxPositions: Math.max(2, int('--positions', o.positions)) } : {}),
+    ...(o.nodes !== undefined ? { nodes: int('--nodes', o.nodes) } : {}),
   };
   try {
     checkOptions(opts);
@@ -174,6 +176,7 @@ export function registerBench(program: Command): void {
     .option('--modes <list>', 'iptables,ipvs (default both)')
     .option('--ports <n>', 'ports per Service (default 1)')
     .option('--positions <n>', 'KUBE-SERVICES positions sampled for first packets (default 10000; all when fewer)')
+    .option('--nodes <n>', 'also measure the memory of N nodes holding the same cluster (default 1)')
     .option('--clock <cpu|wall>', "model times as this process's CPU time (default, robust to other load) or elapsed wall time")
     .option('--json', 'print a JSON array, one object per mode and size')
     .option('--chart <file>', 'write an SVG chart, one panel per figure')
