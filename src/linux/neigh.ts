@@ -74,12 +74,23 @@ export class Neighbour {
 export class NeighTable {
   private readonly netns: Netns;
   private seq = 0;
-  /** neigh_parms reachable_time: base_reachable_time randomised to [0.5, 1.5) (neigh_rand_reach_time). */
-  reachableTimeNs: number;
+  /**
+   * Each device's neigh_parms reachable_time: base_reachable_time randomised to [0.5, 1.5)
+   * (neigh_rand_reach_time), drawn when the device first needs it.
+   */
+  private readonly reachable = new Map<NetDevice, number>();
 
   constructor(netns: Netns) {
     this.netns = netns;
-    this.reachableTimeNs = this.randReachTime();
+  }
+
+  reachableTime(dev: NetDevice): number {
+    let t = this.reachable.get(dev);
+    if (t === undefined) {
+      t = this.randReachTime();
+      this.reachable.set(dev, t);
+    }
+    return t;
   }
 
   private randReachTime(): number {
@@ -204,8 +215,9 @@ export class NeighTable {
     const delayNs = p.delay_first_probe_time * 1e9;
     const st = n.state;
     if (st & NUD_REACHABLE) {
-      if (now < n.confirmed + this.reachableTimeNs) {
-        this.arm(n, n.confirmed + this.reachableTimeNs - now);
+      const rt = this.reachableTime(n.dev);
+      if (now < n.confirmed + rt) {
+        this.arm(n, n.confirmed + rt - now);
       } else if (now < n.used + delayNs) {
         this.setState(n, NUD_DELAY);
         this.arm(n, delayNs);
@@ -217,7 +229,7 @@ export class NeighTable {
     if (st & NUD_DELAY) {
       if (now < n.confirmed + delayNs) {
         this.setState(n, NUD_REACHABLE);
-        this.arm(n, n.confirmed + this.reachableTimeNs - now);
+        this.arm(n, n.confirmed + this.reachableTime(n.dev) - now);
       } else {
         this.setState(n, NUD_PROBE);
         n.probes = 0;
@@ -266,7 +278,7 @@ export class NeighTable {
         n.timer = null;
       }
       n.state = next;
-      if (next & NUD_REACHABLE) this.arm(n, this.reachableTimeNs);
+      if (next & NUD_REACHABLE) this.arm(n, this.reachableTime(n.dev));
     }
     if (next & NUD_VALID && n.queue.length) {
       const q = n.queue;
