@@ -4,6 +4,7 @@
 import { missing } from '../helpers/tools.js';
 import type { KnownDifference } from '../../src/kernel/diff.js';
 import { describe } from 'vitest';
+import { GATEWAY } from '../../src/k8s/cluster/build.js';
 import { differential } from './suite.js';
 
 const why = missing({ root: true, tools: ['ip', 'bridge', 'iptables-restore', 'iptables-save', 'tcpdump', 'conntrack', 'python3', 'ping', 'ss'] });
@@ -25,6 +26,51 @@ describe.skipIf(why !== null)('differential', () => {
         { from: 'pod/default/client', to: '10.42.1.2:5353', proto: 'udp', delivered: true },
         { from: 'pod/default/client', to: '203.0.113.10:80', proto: 'tcp', delivered: true },
         { from: 'pod/default/client', to: 'svc/default/echo:80', proto: 'tcp', delivered: true, anyOf: /^HTTP\/1\.1 200 OK \| Hostname: echo-5fb55d6bdc-(2lgg2|xb9tp)$/ },
+      ],
+    },
+    'd',
+  );
+
+  differential(
+    {
+      tag: 'cn',
+      file: 'test/fixtures/kernel/two-node-canal.yaml',
+      // An operator's static route on the underlay gateway sends the pod network to node-a:
+      // a pod address no pod has then loops node-b -> gateway -> node-a -> node-b, and a
+      // full-size DF packet from outside meets flannel.1's 1450 on node-a.
+      extra: (rt) => rt.world.log.ip(rt.world.machines.get(GATEWAY)!.root, 'operator', 'route add 10.42.0.0/16 via 192.168.4.86 dev eth0'),
+      allow: NFACCT,
+      exchanges: [
+        { from: 'pod/default/client', to: 'svc/default/echo:80', proto: 'tcp', delivered: true },
+        { from: 'pod/default/client', to: 'pod/default/server:5353', proto: 'udp', delivered: true },
+        // A Service without endpoints: kube-proxy's REJECT.
+        { from: 'pod/default/client', to: 'svc/default/empty:80', proto: 'tcp', delivered: false },
+        // The routing loop: the echo request dies of TTL somewhere on the way round.
+        { from: 'pod/default/server', to: '10.42.1.200', proto: 'icmp', delivered: false },
+        // 1500-byte DF packet into a 1450 VXLAN: fragmentation needed from node-a.
+        { from: 'host/web', to: 'pod/default/server', proto: 'icmp', pingSize: 1472, delivered: false },
+      ],
+    },
+    'd',
+  );
+
+  // The default scenario (six nodes, Canal, ingress, external hosts) with kube-proxy in
+  // iptables mode: this kernel has no IPVS.
+  differential(
+    {
+      tag: 'sd',
+      file: 'scenarios/seed.yaml',
+      sets: ['kubeProxy.mode=iptables'],
+      allow: NFACCT,
+      exchanges: [
+        // laosiji: hand-written Endpoints to the host process on .86:6666. The pod's address is
+        // masqueraded with --random-fully on the way, and the echo body shows the source port:
+        // its number of digits (random) changes the body's length, so the outcome only.
+        { from: 'pod/k8s/k8s-xxx-648c86cd45-qbhj9', to: 'svc/default/laosiji:6666', proto: 'tcp', delivered: true, anyOf: /^HTTP\/1\.1 200 OK \| Hostname: k8s-192-168-4-86$/ },
+        // Out to the internet through flannel's masquerade.
+        { from: 'pod/k8s/k8s-xxx-648c86cd45-qbhj9', to: '122.14.236.25:80', proto: 'tcp', delivered: true },
+        // Two endpoints chosen at random (statistic): the outcome only.
+        { from: 'pod/k8s/k8s-xxx-648c86cd45-qbhj9', to: '10.43.199.15:18888', proto: 'tcp', delivered: true, anyOf: /^HTTP\/1\.1 200 OK/ },
       ],
     },
     'd',

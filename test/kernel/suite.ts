@@ -90,6 +90,8 @@ export function differential(c: ScenarioCase, fileTag: string): void {
           return;
         }
         expect(r.kernel.response).toBe(r.model.response);
+        // Not vacuous: the kernel's taps saw the exchange, on the sender's side at least.
+        expect(r.items.filter((it) => it.item.endsWith(' frames') && it.kernel !== '').length).toBeGreaterThan(1);
         check(r.items, c.allow);
       }, 120_000);
     });
