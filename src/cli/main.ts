@@ -7,7 +7,7 @@ import { EXIT_BAD_INPUT, InputError } from './errors.js';
 import { looksLikeScenario, runtimeFor } from './scenario-arg.js';
 import { addKernelCommand } from './kernel.js';
 import { show } from './show.js';
-import { runCommand, traceCommand, type TraceCliOptions } from './trace-cli.js';
+import { runCommand, sendTraffic, traceCommand, type TraceCliOptions } from './trace-cli.js';
 
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
 const out = (s: string): void => void process.stdout.write(s);
@@ -28,8 +28,9 @@ program
   .argument('<target>', 'node name or IP, pod/NS/NAME, pod IP, host/NAME')
   .argument('<what...>', 'ip addr | ip -d link | ip route [show table local] | ip neigh | bridge fdb | cat /etc/resolv.conf | sysctl KEY')
   .option('--set <path=value>', 'override a scenario field (repeatable)', collect, [])
+  .option('--after-run', "send the scenario's traffic first (for conntrack -L, ipvsadm -Lnc, counters)")
   .allowUnknownOption()
-  .action((a: string | undefined, b: string, rest: string[], opts: { set: string[] }) => {
+  .action((a: string | undefined, b: string, rest: string[], opts: { set: string[]; afterRun?: boolean }) => {
     // The scenario is optional and comes first: tell it from the target by its shape.
     let scenario: string | undefined = a;
     let target = b;
@@ -39,7 +40,9 @@ program
       target = a!;
       what = [b, ...rest];
     }
-    out(show(runtimeFor(scenario, opts.set), target, what));
+    const rt = runtimeFor(scenario, opts.set);
+    if (opts.afterRun) sendTraffic(rt);
+    out(show(rt, target, what));
   });
 
 const traceOpts = (c: Command): Command =>

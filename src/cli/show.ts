@@ -4,7 +4,7 @@ import { ipNeigh } from '../linux/print/ip-neigh.js';
 import { ipRoute } from '../linux/print/ip-route.js';
 import { bridgeFdb } from '../linux/print/bridge-fdb.js';
 import { sysctlShow } from '../linux/print/sysctl.js';
-import { formatResolvConf, parseResolvConf, podResolvConf } from '../k8s/kubelet/resolv-conf.js';
+import { resolvConfOf } from '../scenario/resolv.js';
 import { Netfilter } from '../netfilter/netfilter.js';
 import { Ipvs } from '../ipvs/ipvs.js';
 import { ipvsadmList, ipvsadmListConn, ipvsadmSave } from '../ipvs/ipvsadm/print.js';
@@ -28,7 +28,7 @@ const SHOWS: { words: string[]; run: (rt: Runtime, p: Place, rest: string[]) => 
   { words: ['ip', 'n'], run: (_, p, r) => ipNeigh(p.netns, devOpt(r)) },
   { words: ['bridge', 'fdb'], run: (_, p, r) => bridgeFdb(p.netns, r[0] === 'show' && r[1] === 'br' && r[2] ? { br: r[2] } : {}) },
   { words: ['sysctl'], run: (_, p, r) => sysctlShow(p.netns, r.filter((x) => !x.startsWith('-'))) },
-  { words: ['cat', '/etc/resolv.conf'], run: (rt, p) => resolvConf(rt, p) },
+  { words: ['cat', '/etc/resolv.conf'], run: (rt, p) => resolvConfOf(rt, p) },
   { words: ['iptables-save'], run: (rt, p, r) => nf(rt, p).save({ ...(r.includes('-c') ? { counters: true } : {}), ...(tableOpt(r) ? { table: tableOpt(r)! } : {}) }) },
   { words: ['iptables', '-t'], run: (rt, p, r) => nf(rt, p).list((r[0] ?? 'filter') as never) },
   { words: ['iptables', '-L'], run: (rt, p) => nf(rt, p).list('filter') },
@@ -63,16 +63,6 @@ function devOpt(rest: string[]): { dev?: string } {
   const j = rest.indexOf('show');
   if (j >= 0 && rest[j + 1] && rest[j + 1] !== 'dev') return { dev: rest[j + 1]! };
   return {};
-}
-
-function resolvConf(rt: Runtime, p: Place): string {
-  const spec = rt.state.cluster.spec;
-  const nodeText = p.kind === 'host'
-    ? (spec.externalHosts.find((h) => h.name === p.machine.name)?.resolvConf ?? '')
-    : (spec.nodes.find((n) => n.name === p.machine.name)?.resolvConf ?? `nameserver ${spec.underlay.gateway}\n`);
-  if (!p.pod) return nodeText;
-  const rc = podResolvConf(p.pod.pod, spec.clusterDNS, spec.clusterDomain, parseResolvConf(nodeText));
-  return formatResolvConf(rc, spec.containerRuntime);
 }
 
 /** `kubewire show TARGET WHAT...`: the text the real command prints there. */

@@ -64,15 +64,28 @@ export function traceCommand(scenario: string | undefined, o: TraceCliOptions, o
   return r.delivered ? EXIT_OK : EXIT_NOT_DELIVERED;
 }
 
-/** Path of a result in one line: the machines and devices frames crossed, in order. */
+/** Path of a result in one line: every device that sent a frame, in the order first seen. */
 function pathLine(steps: readonly Step[]): string {
   const hops: string[] = [];
   for (const st of steps) {
     if (st.type !== 'frame' || st.direction !== 'out') continue;
     const h = `${st.node}/${st.netns}/${st.dev}`;
-    if (hops[hops.length - 1] !== h) hops.push(h);
+    if (!hops.includes(h)) hops.push(h);
   }
   return hops.join(' > ');
+}
+
+/** Sends the scenario's traffic list into one runtime (what `show --after-run` looks at). */
+export function sendTraffic(rt: Runtime): ExchangeResult[] {
+  const out: ExchangeResult[] = [];
+  for (const item of rt.scenario.cluster.spec.traffic) {
+    try {
+      out.push(runExchange(rt, resolvePlace(rt, item.from), resolveTarget(rt, item.to), item.proto ?? 'tcp'));
+    } catch (e) {
+      if (!(e instanceof EndpointError)) throw e;
+    }
+  }
+  return out;
 }
 
 export function runCommand(scenario: string | undefined, o: Omit<TraceCliOptions, 'from' | 'to' | 'proto'>, out: (s: string) => void): number {

@@ -2,7 +2,13 @@ import type { CaptureSink, Direction } from '../../pcap/capture.js';
 import { captureNetns } from '../../linux/capture.js';
 import type { TraceEventBase, TraceSink } from '../../sim/trace.js';
 import { formatIpv4, parseIpv4, tryParseIpv4, type Ipv4Addr } from '../../wire/ipv4-address.js';
+import { curl, parseHttpUrl, type CurlUrl } from '../../apps/http/curl.js';
+import { streamsFor } from '../../apps/http/socket-adapter.js';
 import { EndpointError, resolvePlace, type Place } from '../endpoints.js';
+import { StubResolver } from '../../apps/resolver/stub.js';
+import { parseResolvConf as parseStubResolvConf } from '../../apps/resolver/resolvconf.js';
+import { dnsNet } from '../dns-net.js';
+import { resolvConfOf } from '../resolv.js';
 import type { Runtime } from '../runtime.js';
 
 export type Proto = 'tcp' | 'udp' | 'icmp';
@@ -12,6 +18,10 @@ export interface Target {
   readonly label: string;
   readonly ip: Ipv4Addr;
   readonly port: number | undefined;
+  /** For `http://HOST/PATH`: the URL curl is given. */
+  readonly url?: CurlUrl;
+  /** A name the sender resolves first (through its resolv.conf, over the dataplane). */
+  readonly name?: string;
 }
 
 /** One entry of what happened, in order: a frame seen on a device, or a decision. */
@@ -28,6 +38,8 @@ export interface ExchangeResult {
   readonly reason: string | null;
   /** What the far end answered (text), when it did. */
   readonly response: string | null;
+  /** The sender's name lookup, when the target was a name: what getaddrinfo answered. */
+  readonly lookup: { readonly name: string; readonly status: string; readonly answeredBy: string | null; readonly addresses: readonly string[] } | null;
   readonly steps: readonly Step[];
 }
 
@@ -39,6 +51,17 @@ const enc = new TextEncoder();
  * `pod/NS/NAME:PORT`, `node/NAME:PORT`, `host/NAME:PORT`.
  */
 export function resolveTarget(rt: Runtime, text: string): Target {
+  if (/^https?:\/\//i.test(text)) {
+    let url: CurlUrl;
+    try {
+      url = parseHttpUrl(text);
+    } catch (e) {
+      throw new EndpointError(`"${text}": ${(e as Error).message}`);
+    }
+    const literal = tryParseIpv4(url.host);
+    if (literal !== undefined) return { label: text, ip: literal, port: url.port, url };
+    return { label: text, ip: 0 as Ipv4Addr, port: url.port, url, name: url.host };
+  }
   const m = /^(.*?)(?::(\d+))?$/.exec(text)!;
   const what = m[1]!;
   const port = m[2] !== undefined ? Number(m[2]) : undefined;
@@ -57,7 +80,10 @@ export function resolveTarget(rt: Runtime, text: string): Target {
     const p = resolvePlace(rt, what);
     return { label: text, ip: parseIpv4(p.ip), port };
   }
-  throw new EndpointError(`"${text}": expected IP[:PORT], svc/NS/NAME[:PORT], pod/NS/NAME:PORT, node/NAME:PORT or host/NAME:PORT`);
+  if (/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?\.?$/i.test(what) && !/^(pod|node|host|svc)$/.test(what)) {
+    return { label: text, ip: 0 as Ipv4Addr, port, name: what };
+  }
+  throw new EndpointError(`"${text}": expected IP[:PORT], svc/NS/NAME[:PORT], pod/NS/NAME:PORT, node/NAME:PORT, host/NAME:PORT, DNSNAME:PORT or http://HOST/PATH`);
 }
 
 /** Records decisions and frames into one ordered list (both happen in event order). */
@@ -99,17 +125,44 @@ export function runExchange(rt: Runtime, from: Place, to: Target, proto: Proto, 
     response = text;
   };
   if ((proto === 'tcp' || proto === 'udp') && to.port === undefined) throw new EndpointError(`--to ${to.label}: ${proto} needs a port`);
-  if (proto === 'tcp') {
-    let got = '';
-    from.sockets.tcpConnect(to.ip, to.port!, {
-      onConnect: (s) => s.write(enc.encode(`kubewire trace from ${from.label}\n`)),
-      onData: (_s, d) => void (got += dec.decode(d)),
-      onEnd: (s) => {
-        s.close();
-        done(got.length > 0, got.length > 0 ? null : 'connection closed without an answer', got || null);
-      },
-      onError: (_s, errno) => done(false, errno, null),
-      onClose: (_s, errno) => done(got.length > 0 && errno === null, errno, got || null),
+  let lookup: ExchangeResult['lookup'] = null;
+  let target = to;
+  const send = (ip: Ipv4Addr): void => {
+    target = { ...to, ip };
+    sendExchange(from, target, proto, done);
+  };
+  if (to.name !== undefined) {
+    // getaddrinfo(AF_UNSPEC) in the sender, with its resolv.conf, over the dataplane.
+    const rc = parseStubResolvConf(resolvConfOf(rt, from));
+    const name = to.name;
+    new StubResolver(dnsNet(from.sockets), w.clock, w.rng.fork(`resolver:${from.label}`), rc).getaddrinfo(name, 'unspec', (res) => {
+      const v4 = res.addresses.filter((a) => tryParseIpv4(a) !== undefined);
+      lookup = { name, status: res.status, answeredBy: res.name, addresses: res.addresses };
+      if (res.status !== 'OK' || v4.length === 0) return done(false, `getaddrinfo(${name}): ${res.status === 'OK' ? 'no IPv4 address' : res.status}`, null);
+      send(parseIpv4(v4[0]!));
+    });
+  } else send(to.ip);
+  // Run until answered (or failed) and the close has settled, or until the timeout.
+  const deadline = w.clock.now + (opts.timeout ?? 130e9);
+  while (!delivered && reason === null && w.clock.now < deadline) {
+    // An empty queue means nothing more can happen: the exchange is stuck for good.
+    if (w.clock.run(Math.min(deadline, w.clock.now + 100e6)) === 'idle') break;
+  }
+  if (w.clock.now < deadline) w.clock.run(Math.min(deadline, w.clock.now + 1e9));
+  w.trace = null;
+  if (!delivered && reason === null) reason = 'timed out';
+  return { from, to: target, proto, delivered, reason, response, lookup, steps: rec.steps };
+}
+
+function sendExchange(from: Place, to: Target, proto: Proto, done: (ok: boolean, why: string | null, text: string | null) => void): void {
+  if (to.url || proto === 'tcp') {
+    // TCP exchanges are one HTTP request, as workloads serve HTTP (curl's request, Host = the target).
+    const host = to.url?.host ?? (to.label.includes('://') ? formatIpv4(to.ip) : to.label.replace(/:\d+$/, ''));
+    const url = to.url ?? { host, port: to.port!, path: '/' };
+    curl(streamsFor(from.sockets).connector, to.ip, url, (r) => {
+      if (r.exitCode !== 0 || !r.response) return done(false, r.error ?? `curl exit ${r.exitCode}`, null);
+      const body = dec.decode(r.response.body);
+      done(true, null, `HTTP/1.1 ${r.response.status} ${r.response.reason}${body ? ` | ${body.split('\n').find((l) => l.trim()) ?? ''}` : ''}`);
     });
   } else if (proto === 'udp') {
     const u = from.sockets.udp();
@@ -123,9 +176,6 @@ export function runExchange(rt: Runtime, from: Place, to: Target, proto: Proto, 
     p.onError = (e) => done(false, `ICMP type ${e.type} code ${e.code} from ${formatIpv4(e.from)}`, null);
     p.send(to.ip);
   }
-  w.run(opts.timeout ?? 130e9);
-  w.trace = null;
-  if (!delivered && reason === null) reason = 'timed out';
-  return { from, to, proto, delivered, reason, response, steps: rec.steps };
 }
+
 

@@ -1,3 +1,4 @@
+import { formatDnsEvent } from '../../apps/coredns/trace.js';
 import { TcpdumpPrinter } from '../../pcap/tcpdump.js';
 import type { TraceEventBase } from '../../sim/trace.js';
 import { formatIpv4 } from '../../wire/ipv4-address.js';
@@ -79,6 +80,7 @@ export function describeEvent(e: Ev, verbose: boolean): string | null {
     case 'sock.deliver':
       return verbose ? `socket  ${s('bytes')} bytes to the application` : null;
     default: {
+      if (String(e.kind).startsWith('dns.')) return `dns     ${formatDnsEvent(e as never)}`;
       const { kind, time: _t, node: _n, netns: _ns, dev: _d, step, verdict, ...rest } = e;
       const fields = Object.entries(rest).filter(([, v]) => v === null || typeof v !== 'object').map(([k, v]) => `${k}=${String(v)}`);
       return `${kind} ${step}${verdict ? ' ' + verdict : ''} ${fields.join(' ')}`.trimEnd();
@@ -95,6 +97,7 @@ export function formatTraceText(r: ExchangeResult, verbose = false): string {
   const out: string[] = [];
   const port = r.to.port !== undefined && r.proto !== 'icmp' ? `:${r.to.port}` : '';
   out.push(`trace ${r.from.label} (${r.from.ip}) -> ${r.to.label}${r.to.label.includes(formatIpv4(r.to.ip)) ? '' : ` (${formatIpv4(r.to.ip)}${port})`} ${r.proto}`);
+  if (r.lookup) out.push(`getaddrinfo("${r.lookup.name}"): ${r.lookup.status}${r.lookup.answeredBy ? ` as ${r.lookup.answeredBy}` : ''}${r.lookup.addresses.length ? ` -> ${r.lookup.addresses.join(' ')}` : ''}`);
   const tcpdump = new TcpdumpPrinter();
   let at = '';
   for (const st of r.steps) {

@@ -88,7 +88,7 @@ export class Lab {
    */
   async capture(short: string, dev: string): Promise<() => Promise<Uint8Array>> {
     const file = join(this.dir, `${short}-${dev.replace(/[^\w.-]/g, '_')}-${this.procs.length}.pcap`);
-    const p = this.spawn(short, ['tcpdump', '-Z', 'root', '-i', dev, '-nn', '-U', '--immediate-mode', '-s', '262144', '-w', file]);
+    const p = this.spawn(short, ['tcpdump', '-Z', 'root', '-i', dev, '-nn', '-U', '--immediate-mode', '-B', '32768', '-s', '262144', '-w', file]);
     await new Promise<void>((resolve, reject) => {
       let err = '';
       const timer = setTimeout(() => reject(new Error(`tcpdump on ${short}/${dev} did not start: ${err}`)), 10_000);
