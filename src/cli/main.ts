@@ -7,6 +7,7 @@ import { EXIT_BAD_INPUT, InputError } from './errors.js';
 import { looksLikeScenario, runtimeFor } from './scenario-arg.js';
 import { addKernelCommand } from './kernel.js';
 import { show } from './show.js';
+import { digCommand, type DigCliOptions } from './dig.js';
 import { runCommand, sendTraffic, traceCommand, type TraceCliOptions } from './trace-cli.js';
 
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
@@ -74,8 +75,21 @@ traceOpts(
 
 addKernelCommand(program, out);
 
+program
+  .command('dig')
+  .description('a DNS lookup from a pod (or node, host) through the dataplane, printed like dig')
+  .argument('<words...>', '[SCENARIO] NAME [TYPE] [@SERVER] [+search] [+showsearch] [+tcp] [+short]')
+  .requiredOption('--from <endpoint>', 'pod/NS/NAME, node/NAME, host/NAME or an IP')
+  .option('--pcap <file>', 'write every frame of the lookup as pcapng')
+  .option('--json', 'print the reply as JSON')
+  .option('--set <path=value>', 'override a scenario field (repeatable)', collect, [])
+  .allowUnknownOption()
+  .action((words: string[], opts: DigCliOptions) => {
+    const scenario = looksLikeScenario(words[0]) ? words[0] : undefined;
+    process.exitCode = digCommand(scenario, scenario ? words.slice(1) : words, opts, out);
+  });
+
 const pending: [string, string, string][] = [
-  ['dig', 'a DNS lookup from a pod through the dataplane', 'CoreDNS wired into the cluster (issue 8)'],
 ];
 for (const [name, description, needs] of pending) {
   program

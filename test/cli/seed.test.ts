@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { show } from '../../src/cli/show.js';
+import { digCommand } from '../../src/cli/dig.js';
 import { writePcap } from '../../src/cli/trace-cli.js';
 import { resolvePlace } from '../../src/scenario/endpoints.js';
 import { loadScenarioFile } from '../../src/scenario/load.js';
@@ -165,6 +166,35 @@ describe('a two-node flannel cluster', () => {
     const r = ex(startRuntime(loadScenarioFile(SEED)), POD, '192.168.4.86:8123');
     expect(r.delivered).toBe(true);
     expect(r.response).toContain('clickhouse-1-1-0');
+  });
+});
+
+describe('DNS from a pod through the dataplane', () => {
+  it("dig clickhouse-service.clickhouse +search: the six node IPs; the StatefulSet pod's name: 192.168.4.86", () => {
+    const out: string[] = [];
+    digCommand(undefined, ['clickhouse-service.clickhouse', '+search', '+short'], { from: 'pod/k8s/backend-service-555d6684b5-9kwc7', set: [] }, (s) => void out.push(s));
+    expect(out.join('').trim().split('\n').sort()).toEqual(['192.168.4.86', '192.168.4.87', '192.168.4.88', '192.168.4.89', '192.168.4.90', '192.168.4.91']);
+    const one: string[] = [];
+    digCommand(undefined, ['clickhouse-1-1-0.clickhouse-service.clickhouse', '+search', '+short'], { from: 'pod/k8s/backend-service-555d6684b5-9kwc7', set: [] }, (s) => void one.push(s));
+    expect(one.join('')).toBe('192.168.4.86\n');
+  });
+
+  it('a pod reaches xxx.com by name: the whole search list (ndots:5), then the absolute name forwarded upstream', () => {
+    const r = ex(seed(), POD, 'xxx.com:80');
+    expect(r.delivered).toBe(true);
+    expect(r.response).toMatch(/^HTTP\/1\.1 301 Moved Permanently/);
+    expect(r.lookup).toMatchObject({ name: 'xxx.com', status: 'OK', answeredBy: 'xxx.com.', addresses: ['122.14.236.25'] });
+    const asked = r.steps.flatMap((s) => (s.type === 'event' && s.event.kind === 'dns.server' && (s.event as unknown as { qtype: string }).qtype === 'A' ? [(s.event as unknown as { qname: string }).qname] : []));
+    expect(asked.filter((n) => n.startsWith('xxx.com'))).toEqual(['xxx.com.k8s.svc.cluster.local', 'xxx.com.svc.cluster.local', 'xxx.com.cluster.local', 'xxx.com', 'xxx.com']);
+  });
+
+  it('the laptop reaches http://siji.example.com/ through the LB, a NodePort and ingress-nginx to the laosiji host process: 200', () => {
+    const r = ex(seed(), 'host/laptop', 'http://siji.example.com/');
+    expect(r.delivered).toBe(true);
+    expect(r.response).toMatch(/^HTTP\/1\.1 200 OK \| Hostname: k8s-192-168-4-86/);
+    const out = devicesOut(r);
+    expect(out).toContain('lb/root/eth0');
+    expect(out.some((d) => /\/nginx-ingress-controller-[a-z0-9]{5}\/eth0$/.test(d))).toBe(true);
   });
 });
 
