@@ -59,9 +59,17 @@ export class World {
   /** One sink for every layer's events: the Linux model's, netfilter's, IPVS's. */
   set trace(sink: TraceSink<TraceEventBase> | null) {
     this.env.trace = sink as TraceSink<LinuxTraceEvent> | null;
+    this.current = sink;
     for (const ipt of this.iptables.values()) ipt.nf.setTraceSink(sink as never);
     for (const f of this.traceSinks) f(sink);
   }
+
+  private current: TraceSink<TraceEventBase> | null = null;
+  /**
+   * A sink for applications (ingress, load balancer, CoreDNS): forwards to whatever sink is
+   * set now. Not for per-packet code, which holds the real sink or null.
+   */
+  readonly appTrace: TraceSink<TraceEventBase> = { record: (e) => this.current?.record(e) };
 
   /** Other layers (IPVS) that want the trace sink when it changes. */
   readonly traceSinks: ((sink: TraceSink<TraceEventBase> | null) => void)[] = [];
