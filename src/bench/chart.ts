@@ -87,8 +87,8 @@ function niceStep(top: number): number {
 }
 
 const PW = 420;
-const PH = 260;
-const M = { l: 62, r: 14, t: 30, b: 92 };
+const PH = 280;
+const M = { l: 62, r: 14, t: 30, b: 112 };
 
 function panelSvg(p: Panel, ox: number, oy: number, index: number): string {
   const pts = p.series.flatMap((s) => s.points);
