@@ -71,6 +71,7 @@ describe('kubewire show on the default scenario', () => {
     expect(show(rt, '192.168.4.87', ['ip', 'addr'])).toContain('    inet 10.43.199.15/32 scope global kube-ipvs0\n');
     const sets = show(rt, '192.168.4.86', ['ipset', 'list', 'KUBE-CLUSTER-IP']);
     expect(sets).toContain('10.43.199.15,tcp:18888');
+    await expect(show(rt, '192.168.4.86', ['ipset', 'list'])).toMatchFileSnapshot('../golden/seed/192.168.4.86-ipset-list.txt');
   });
 });
 
@@ -186,6 +187,18 @@ describe('DNS from a pod through the dataplane', () => {
     expect(r.lookup).toMatchObject({ name: 'xxx.com', status: 'OK', answeredBy: 'xxx.com.', addresses: ['122.14.236.25'] });
     const asked = r.steps.flatMap((s) => (s.type === 'event' && s.event.kind === 'dns.server' && (s.event as unknown as { qtype: string }).qtype === 'A' ? [(s.event as unknown as { qname: string }).qname] : []));
     expect(asked.filter((n) => n.startsWith('xxx.com'))).toEqual(['xxx.com.k8s.svc.cluster.local', 'xxx.com.svc.cluster.local', 'xxx.com.cluster.local', 'xxx.com', 'xxx.com']);
+  });
+
+  it('every DNS and HTTP packet of a lookup-then-connect is in the pcapng, and tshark decodes it cleanly', async (ctx) => {
+    if (missing({ tools: ['tshark'] })) ctx.skip();
+    const r = ex(seed(), POD, 'xxx.com:80');
+    const file = join(mkdtempSync(join(tmpdir(), 'kw-dns-')), 'dns.pcapng');
+    writePcap(file, [r], 'test');
+    const frames = tsharkFrames(file);
+    expect(captureProblems(frames)).toEqual([]);
+    const dns = frames.filter((f) => f.protocols.includes('dns'));
+    expect(dns.length).toBeGreaterThanOrEqual(20); // 4 names x A+AAAA x query+answer, on several interfaces
+    expect(frames.some((f) => f.protocols.includes('http'))).toBe(true);
   });
 
   it('the laptop reaches http://siji.example.com/ through the LB, a NodePort and ingress-nginx to the laosiji host process: 200', () => {
