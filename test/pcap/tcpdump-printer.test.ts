@@ -20,8 +20,8 @@ function exchangeFrames(): Uint8Array[] {
   const src = w.pods.get('k8s/k8s-xxx-648c86cd45-qbhj9')!;
   const dst = w.pods.get('k8s/backend-service-555d6684b5-9kwc7')!;
   captureNetns(w.machines.get('192.168.4.88')!.root, { frame: (iface: string, _t: number, bytes: Uint8Array) => void (iface.endsWith('/eth0') && frames.push(bytes.slice())) });
-  dst.sockets.tcpListen(18888, () => ({ onData: (c) => (c.write(new TextEncoder().encode('hello\n')), c.end()), onEnd: (c) => c.close() }));
-  src.sockets.tcpConnect(parseIpv4('10.42.3.171'), 18888, { onConnect: (s) => s.write(new TextEncoder().encode('hi\n')), onEnd: (s) => s.close() });
+  void dst; // the backend pod runs the scenario's HTTP echo server on 18888
+  src.sockets.tcpConnect(parseIpv4('10.42.3.171'), 18888, { onConnect: (s) => s.write(new TextEncoder().encode('GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')), onEnd: (s) => s.close() });
   src.sockets.ping().send(parseIpv4('10.42.3.171'));
   src.sockets.udp().sendto(new Uint8Array(10), parseIpv4('10.42.3.171'), 9999);
   w.run(5e9);
@@ -44,7 +44,7 @@ describe('TcpdumpPrinter', () => {
   it('covers ARP, VXLAN, TCP handshake/data/FIN, ICMP echo and port unreachable', () => {
     const p = new TcpdumpPrinter();
     const text = frames.map((f) => p.frame(f)).join('\n');
-    for (const s of ['ARP, Request who-has', 'ARP, Reply', 'VXLAN, flags [I] (0x08), vni 1', 'Flags [S]', 'Flags [S.]', 'Flags [P.], seq 1:4, ack 1', 'Flags [F.]', 'ICMP echo request, id', 'udp port 9999 unreachable']) expect(text).toContain(s);
+    for (const s of ['ARP, Request who-has', 'ARP, Reply', 'VXLAN, flags [I] (0x08), vni 1', 'Flags [S]', 'Flags [S.]', 'Flags [P.], seq 1:47, ack 1', 'Flags [F.]', 'ICMP echo request, id', 'udp port 9999 unreachable']) expect(text).toContain(s);
   });
 
   const why = missing({ tools: ['tcpdump'] });
