@@ -9,12 +9,13 @@ import { show } from '../../src/cli/show.js';
 import { digCommand } from '../../src/cli/dig.js';
 import { writePcap } from '../../src/cli/trace-cli.js';
 import { resolvePlace } from '../../src/scenario/endpoints.js';
-import { loadScenarioFile } from '../../src/scenario/load.js';
+import { loadScenarioFile, loadScenarioText } from '../../src/scenario/load.js';
 import { startRuntime, type Runtime } from '../../src/scenario/runtime.js';
 import { resolveTarget, runExchange, type ExchangeResult, type Proto } from '../../src/scenario/trace/exchange.js';
 import { traceJson } from '../../src/scenario/trace/json.js';
 import { captureProblems, tsharkFrames } from '../helpers/tshark.js';
 import { missing } from '../helpers/tools.js';
+import { readCapture } from '../../src/pcap/reader.js';
 
 const SEED = new URL('../../scenarios/seed.yaml', import.meta.url).pathname;
 const FLANNEL = new URL('../../scenarios/two-node-flannel.yaml', import.meta.url).pathname;
@@ -208,6 +209,38 @@ describe('DNS from a pod through the dataplane', () => {
     const out = devicesOut(r);
     expect(out).toContain('lb/root/eth0');
     expect(out.some((d) => /\/nginx-ingress-controller-[a-z0-9]{5}\/eth0$/.test(d))).toBe(true);
+  });
+});
+
+describe('ingress on the default scenario', () => {
+  it('no rule for the host: 404 from the default backend', () => {
+    const r = ex(seed(), 'host/laptop', 'http://192.168.4.100/');
+    expect(r.delivered).toBe(true);
+    expect(r.response).toMatch(/^HTTP\/1\.1 404 Not Found/);
+  });
+
+  it('the backend scaled to zero (no endpoints): 503', () => {
+    const text = readFileSync(SEED, 'utf8').replace(/---\napiVersion: v1\nkind: Endpoints\nmetadata: \{name: laosiji, namespace: default\}\nsubsets:\n(  .*\n)+/, '');
+    expect(text).not.toContain('kind: Endpoints');
+    const r = ex(startRuntime(loadScenarioText('seed-no-endpoints.yaml', text)), 'host/laptop', 'http://siji.example.com/');
+    expect(r.response).toMatch(/^HTTP\/1\.1 503 Service Temporarily Unavailable/);
+  });
+
+  it('the pcapng of the whole path has the HTTP request and response on every leg, cleanly decoded', async (ctx) => {
+    if (missing({ tools: ['tshark'] })) ctx.skip();
+    const r = ex(seed(), 'host/laptop', 'http://siji.example.com/');
+    const file = join(mkdtempSync(join(tmpdir(), 'kw-ing-')), 'ingress.pcapng');
+    writePcap(file, [r], 'test');
+    const frames = tsharkFrames(file);
+    expect(captureProblems(frames)).toEqual([]);
+    expect(frames.some((f) => f.protocols.includes('http'))).toBe(true);
+    // tshark reassembles one TCP stream across interfaces; check each leg's bytes directly.
+    const recs = readCapture(new Uint8Array(readFileSync(file))).records;
+    const has = (iface: RegExp, text: string) => recs.some((x) => iface.test(x.interfaceName ?? '') && Buffer.from(x.data).includes(text));
+    for (const leg of [/^laptop\/root\/eth0$/, /^lb\/root\/eth0$/, /\/nginx-ingress-controller-[a-z0-9]{5}\/eth0$/, /^192\.168\.4\.86\/root\/eth0$/]) {
+      expect(has(leg, 'GET / HTTP/1.1\r\n'), `request on ${leg}`).toBe(true);
+      expect(has(leg, 'HTTP/1.1 200 OK\r\n'), `response on ${leg}`).toBe(true);
+    }
   });
 });
 

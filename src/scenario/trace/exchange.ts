@@ -162,7 +162,7 @@ function sendExchange(from: Place, to: Target, proto: Proto, done: (ok: boolean,
     curl(streamsFor(from.sockets).connector, to.ip, url, (r) => {
       if (r.exitCode !== 0 || !r.response) return done(false, r.error ?? `curl exit ${r.exitCode}`, null);
       const body = dec.decode(r.response.body);
-      done(true, null, `HTTP/1.1 ${r.response.status} ${r.response.reason}${body ? ` | ${body.split('\n').find((l) => l.trim()) ?? ''}` : ''}`);
+      done(true, null, `HTTP/1.1 ${r.response.status} ${r.response.reason}${body ? ` | ${(body.split('\n').find((l) => l.trim()) ?? '').trimEnd()}` : ''}`);
     });
   } else if (proto === 'udp') {
     const u = from.sockets.udp();

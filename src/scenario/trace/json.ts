@@ -23,16 +23,15 @@ export function traceJson(r: ExchangeResult): Record<string, unknown> {
     }
   }
   const nat = decisions.filter((d) => d.kind === 'nf.nat' || d.kind === 'ipvs.nat');
-  // The chosen backend: where the first DNAT rewrote the destination, or the IPVS destination.
+  // The chosen backend: where the first DNAT (iptables or IPVS) rewrote the address:port the
+  // sender dialed; null when nothing translated it (a pod IP, or a proxy such as the LB).
+  const dialed = `${formatIpv4(r.to.ip)}:${r.to.port ?? ''}`;
   let backend: string | null = null;
   for (const d of decisions) {
-    if (d.kind === 'nf.nat' && d.manip === 'DNAT' && d.how === 'apply') backend = String(d.to);
+    const text = String(d.text ?? '');
+    if (d.kind === 'nf.nat' && d.manip === 'DNAT' && d.how === 'apply' && d.from === dialed) backend = String(d.to);
+    else if (d.kind === 'ipvs.nat' && d.direction === 'dnat' && text.startsWith(`DNAT ${dialed} -> `)) backend = text.slice(`DNAT ${dialed} -> `.length);
     if (backend) break;
-  }
-  if (!backend) {
-    const s = r.steps.find((x) => x.type === 'event' && x.event.kind === 'ipvs.schedule');
-    const dest = s && s.type === 'event' ? (s.event as unknown as { dest?: { addr?: number; port?: number } | null }).dest : null;
-    if (dest && dest.addr !== undefined) backend = `${formatIpv4(dest.addr)}:${dest.port}`;
   }
   return {
     from: { label: r.from.label, ip: r.from.ip, node: r.from.machine.name, netns: r.from.netns.netns },
