@@ -2,10 +2,12 @@
 // pods on one, flannel.1 (VXLAN 8472) with the static neighbour/FDB/route flanneld writes, one
 // pod on the other. The same topology is built in real namespaces (underlay = a bridge in its
 // own namespace) and in the model (underlay = a Segment); ICMP echo same-node, ICMP echo
-// across nodes, and a UDP datagram to a closed port across nodes are sent; every interface on
-// the path is captured (tcpdump / capture wrappers) and the frame sequences compared after
-// normalising what is random by design (IP IDs and the checksums they feed, ICMP echo ids and
-// timestamps, UDP source ports, the VXLAN source port). Then `ip route`, `ip neigh`,
+// across nodes, a UDP datagram to a closed port across nodes and one TCP connection across
+// nodes (python3 sockets in the kernel, the socket layer in the model) are sent; every
+// interface on the path is captured (tcpdump / capture wrappers) and the frame sequences
+// compared after normalising what is random by design (IP IDs and the checksums they feed, ICMP
+// echo ids and timestamps, UDP source ports, the VXLAN source port, TCP ISNs, TSvals and
+// ephemeral ports). Then `ip route`, `ip neigh`,
 // `bridge fdb` and `ip addr` of both are compared.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { missing } from '../helpers/tools.js';
@@ -18,8 +20,10 @@ import { ipRoute } from '../../src/linux/print/ip-route.js';
 import { ipNeigh } from '../../src/linux/print/ip-neigh.js';
 import { bridgeFdb } from '../../src/linux/print/bridge-fdb.js';
 import { ipAddr } from '../../src/linux/print/ip-addr.js';
+import { millis } from '../../src/sim/clock.js';
+import { SocketLayer } from '../../src/linux/sock/stack.js';
 import { World } from './world.js';
-import { normalise } from './normalise.js';
+import { normaliser } from './normalise.js';
 
 type Ns = 'n1' | 'n2' | 'p1' | 'p2' | 'q1';
 
@@ -69,13 +73,33 @@ function pingPayload(): Uint8Array {
   return d;
 }
 
+// One TCP connection p1 -> q1:8080, the exchange test/linux/sock/kernel.test.ts checks over one
+// veth ("request and response, the server closes first"); the sleeps keep the kernel's ACK
+// timing deterministic (the client's ACK of the FIN is not delayed into its own FIN).
+const TCP_SERVER = `
+import socket, time
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(('0.0.0.0', 8080)); s.listen()
+print('listening', flush=True)
+c, _ = s.accept()
+c.recv(100); c.sendall(b'pong' * 3); time.sleep(0.3); c.close(); time.sleep(0.5)
+`;
+const TCP_CLIENT = `
+import socket, time
+c = socket.create_connection(('10.42.1.2', 8080))
+c.sendall(b'hello')
+while c.recv(100): pass
+time.sleep(0.2); c.close(); time.sleep(0.3); print('done')
+`;
+
 const why = missing({ root: true, tools: ['ip', 'bridge', 'tcpdump', 'ping', 'python3'] });
 
 describe.skipIf(why !== null)('model vs kernel: frames on every interface, and state', () => {
   const lab = new Lab('linux-diff');
   const kernel = new Map<string, string[]>();
   /** When each exchange started on p1's eth0 in the kernel run, and its last frame anywhere (ns since the first). */
-  const timeline = { e2: 0, e3: 0, end: 0 };
+  const timeline = { e2: 0, e3: 0, e4: 0, end: 0 };
+  let clientSaid = '';
   const kernelText: Record<string, string> = {};
   beforeAll(async () => {
     lab.addNetns('ul');
@@ -96,6 +120,16 @@ describe.skipIf(why !== null)('model vs kernel: frames on every interface, and s
       lab.must(tool, ['-n', lab.ns(ns), ...words]);
     }
     await sleep(3000); // let linkwatch and the bridges settle before capturing
+    const srv = lab.spawn('q1', ['python3', '-c', TCP_SERVER]);
+    await new Promise<void>((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error('the TCP server did not start')), 20_000);
+      srv.stdout!.on('data', (d: Buffer) => {
+        if (d.toString().includes('listening')) {
+          clearTimeout(t);
+          resolve();
+        }
+      });
+    });
     const stops = new Map<string, () => Promise<Uint8Array>>();
     for (const [ns, dev] of TAPS) stops.set(`${ns}/${dev}`, await lab.capture(ns, dev));
     lab.exec('p1', ['ping', '-c', '1', '-W', '2', '-s', '56', '10.42.0.3']);
@@ -104,11 +138,15 @@ describe.skipIf(why !== null)('model vs kernel: frames on every interface, and s
     await sleep(200);
     lab.exec('p1', ['python3', '-c', "import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.sendto(b'x'*10, ('10.42.1.2', 9999))"]);
     await sleep(500);
+    clientSaid = lab.exec('p1', ['python3', '-c', TCP_CLIENT]).trim();
+    await new Promise<void>((resolve) => (srv.exitCode !== null ? resolve() : srv.on('exit', () => resolve())));
+    await sleep(300);
     const times = new Map<string, number[]>();
     for (const [k, stop] of stops) {
       const cap = readCapture(await stop());
       const recs = cap.records.filter((r) => !isIgmp(r.data));
-      kernel.set(k, recs.map((r) => normalise(r.data)));
+      const norm = normaliser();
+      kernel.set(k, recs.map((r) => norm(r.data)));
       times.set(k, recs.map((r) => Number(r.timestampNs)));
     }
     // A loaded machine stretches the kernel run; the model replays its timeline so neighbour
@@ -118,6 +156,7 @@ describe.skipIf(why !== null)('model vs kernel: frames on every interface, and s
     const t0 = t[0]!;
     timeline.e2 = t[f.findIndex((x) => x.startsWith('ffffffffffff') && x.endsWith('0a2a0001'))]! - t0;
     timeline.e3 = t[f.findIndex((x) => x.slice(24, 28) === '0800' && x.slice(46, 48) === '11')]! - t0;
+    timeline.e4 = t[f.findIndex((x) => x.slice(24, 28) === '0800' && x.slice(46, 48) === '06')]! - t0;
     timeline.end = Math.max(...[...times.values()].map((l) => l[l.length - 1] ?? t0)) - t0;
     kernelText['n1 ip route'] = lab.exec('n1', ['ip', 'route']);
     kernelText['n1 ip neigh'] = sortLines(lab.exec('n1', ['ip', 'neigh']));
@@ -129,7 +168,7 @@ describe.skipIf(why !== null)('model vs kernel: frames on every interface, and s
   }, 60_000);
   afterAll(() => lab.cleanup());
 
-  function model(): { frames: Map<string, string[]>; text: Record<string, string> } {
+  function model(): { frames: Map<string, string[]>; text: Record<string, string>; said: string } {
     const w = new World();
     const seg = w.segment('ul');
     const ns = (n: string) => w.ns.get(n)!;
@@ -143,12 +182,15 @@ describe.skipIf(why !== null)('model vs kernel: frames on every interface, and s
       if (tool === 'ip') w.ip(where, a);
       else w.bridge(where, a);
     }
+    const p1Sock = new SocketLayer(ns('p1'));
+    const q1Sock = new SocketLayer(ns('q1'));
     w.run(3e9);
     const frames = new Map<string, string[]>();
     for (const [n, dev] of TAPS) {
       const list: string[] = [];
       frames.set(`${n}/${dev}`, list);
-      captureDevice(ns(n).mustDev(dev), { frame: (_i, _t, b) => list.push(normalise(b)) });
+      const norm = normaliser();
+      captureDevice(ns(n).mustDev(dev), { frame: (_i, _t, b) => list.push(norm(b)) });
     }
     const p1 = ns('p1');
     const echo = (dst: string) => buildIcmp({ src: parseIpv4('10.42.0.2'), dst: parseIpv4(dst), dontFragment: true, ident: 1 }, { kind: 'echo-request', ident: 1, seq: 1, data: pingPayload() });
@@ -157,7 +199,23 @@ describe.skipIf(why !== null)('model vs kernel: frames on every interface, and s
     p1.ipOutput(echo('10.42.1.2'));
     w.run(timeline.e3 - timeline.e2);
     p1.ipOutput(buildUdp({ src: parseIpv4('10.42.0.2'), dst: parseIpv4('10.42.1.2'), dontFragment: true, ident: 1 }, { srcPort: 40000, dstPort: 9999 }, new Uint8Array(10).fill(0x78)));
-    w.run(timeline.end - timeline.e3 + 1e6);
+    w.run(timeline.e4 - timeline.e3);
+    const enc = (s: string) => new TextEncoder().encode(s);
+    q1Sock.tcpListen(8080, () => ({
+      onData: (s) => {
+        s.write(enc('pongpongpong'));
+        w.clock.schedule(millis(300), () => s.close());
+      },
+    }), { reuseAddr: true });
+    let said = '';
+    p1Sock.tcpConnect(parseIpv4('10.42.1.2'), 8080, {
+      onConnect: (s) => s.write(enc('hello')),
+      onEnd: (s) => {
+        said = 'done'; // the client read EOF after the reply, as the python client's loop ends
+        w.clock.schedule(millis(200), () => s.close());
+      },
+    });
+    w.run(timeline.end - timeline.e4 + 1e6);
     const text: Record<string, string> = {
       'n1 ip route': ipRoute(ns('n1')),
       'n1 ip neigh': sortLines(ipNeigh(ns('n1'))),
@@ -167,11 +225,17 @@ describe.skipIf(why !== null)('model vs kernel: frames on every interface, and s
       'q1 ip neigh': sortLines(ipNeigh(ns('q1'))),
       'p1 ip addr': ipAddr(ns('p1')),
     };
-    return { frames, text };
+    return { frames, text, said };
   }
 
   it('the same frames, in the same order, on every interface', () => {
     const m = model();
+    expect(clientSaid).toBe('done');
+    expect(m.said).toBe('done');
+    // The TCP connection is on the wire: p1's eth0 saw SYN, SYN-ACK, data both ways, FINs.
+    expect(kernel.get('p1/eth0')!.filter((x) => x.slice(46, 48) === '06').length).toBeGreaterThanOrEqual(8);
+    // ... and inside VXLAN on the underlay (inner IPv4 protocol at byte 14+20+8+8+14+9).
+    expect(kernel.get('n1/eth0')!.filter((x) => x.slice(146, 148) === '06').length).toBeGreaterThanOrEqual(8);
     for (const [k] of TAPS.map(([n, d]) => [`${n}/${d}`])) {
       expect({ iface: k, frames: m.frames.get(k!) }).toEqual({ iface: k, frames: kernel.get(k!) });
     }
