@@ -103,13 +103,25 @@ export class ModelNetlink implements NetlinkBackend {
     }
     return out;
   }
+  /** Addresses this backend bound, per device: a set, so a full sync stays linear. */
+  private readonly bound = new Map<string, Set<string>>();
+
+  private boundOn(dev: string): Set<string> {
+    let s = this.bound.get(dev);
+    if (!s) this.bound.set(dev, (s = new Set(this.getLocalAddresses(dev))));
+    return s;
+  }
+
   ensureAddressBind(addr: string, dev: string): boolean {
-    if (this.getLocalAddresses(dev).includes(addr)) return true;
+    const set = this.boundOn(dev);
+    if (set.has(addr)) return true;
     this.log.ip(this.ns, this.agent, `addr add ${addr}/32 dev ${dev}`);
+    set.add(addr);
     return false;
   }
   unbindAddress(addr: string, dev: string): void {
     this.log.ip(this.ns, this.agent, `addr del ${addr}/32 dev ${dev}`);
+    this.bound.get(dev)?.delete(addr);
   }
 }
 
