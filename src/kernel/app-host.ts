@@ -37,9 +37,8 @@ const enc = new TextEncoder();
 const dec = new TextDecoder();
 
 /** The runtime as startWorkloads sees it, with only this namespace's sockets real. */
-function shadow(rt: Runtime, machine: string, netns: string, clock: EventQueue): Runtime {
+function shadow(rt: Runtime, machine: string, netns: string, clock: EventQueue, real: RealSocketLayer): Runtime {
   const w = rt.world;
-  const real = new RealSocketLayer();
   const absent = new AbsentSocketLayer();
   const here = w.getNetns(machine, netns);
   if (!here) throw new Error(`no namespace ${machine}/${netns} in the scenario`);
@@ -52,11 +51,13 @@ function shadow(rt: Runtime, machine: string, netns: string, clock: EventQueue):
 function serve(spec: HostSpec, rt: Runtime): void {
   const clock = new EventQueue();
   realTimeClock(clock, () => process.hrtime.bigint());
-  startWorkloads(shadow(rt, spec.machine, spec.netns, clock));
-  // listen() binds on the next turn of the event loop.
-  setTimeout(() => {
+  const real = new RealSocketLayer();
+  startWorkloads(shadow(rt, spec.machine, spec.netns, clock, real));
+  // Ready once every socket the apps opened is bound. A UDP socket made and never bound
+  // (a client) would never settle: only binds that were started count.
+  void Promise.all(real.binds.map((b) => Promise.race([b, new Promise<void>((r) => setTimeout(r, 10_000))]))).then(() => {
     if (spec.readyFile) writeFileSync(spec.readyFile, 'ready\n');
-  }, 100);
+  });
 }
 
 function client(spec: HostSpec): void {
@@ -75,7 +76,7 @@ function client(spec: HostSpec): void {
     curl(streamsFor(real as never).connector, parseIpv4(c.ip), url, (r) => {
       if (r.exitCode !== 0 || !r.response) return finish(false, r.error ?? `curl exit ${r.exitCode}`, null);
       const body = dec.decode(r.response.body);
-      finish(true, null, `HTTP/1.1 ${r.response.status} ${r.response.reason}${body ? ` | ${body.split('\n').find((l) => l.trim()) ?? ''}` : ''}`);
+      finish(true, null, `HTTP/1.1 ${r.response.status} ${r.response.reason}${body ? ` | ${(body.split('\n').find((l) => l.trim()) ?? '').trimEnd()}` : ''}`);
     });
   } else {
     const u = real.udp();

@@ -7,9 +7,10 @@ import { runExchange, resolveTarget, type Proto, type Step } from '../scenario/t
 import { resolvePlace, type Place } from '../scenario/endpoints.js';
 import { formatIpv4, type Ipv4Addr } from '../wire/ipv4-address.js';
 import { NUD_NOARP, NUD_PERMANENT } from '../linux/neigh.js';
+import type { NetDevice } from '../linux/link/device.js';
 import type { Runtime } from '../scenario/runtime.js';
 import type { Compared } from './diff.js';
-import { frameContext, framesByInterface, type LabelledFrame } from './frames.js';
+import { describeFrame, frameContext, framesByInterface, type LabelledFrame } from './frames.js';
 import { run } from './host.js';
 import type { KernelPlan } from './plan.js';
 import { realNs } from './plan.js';
@@ -63,6 +64,12 @@ export interface ExchangeOptions {
    * states (REACHABLE, STALE, DELAY, PROBE) are a matter of timing.
    */
   readonly flushNeighbours?: boolean;
+  /**
+   * Addresses whose traffic is the apps' own background (CoreDNS's loop probe and its forward
+   * plugin's health checks): it runs on its own timers, real in the kernel and simulated in
+   * the model, so frames and conntrack rows naming these addresses are left out on both sides.
+   */
+  readonly background?: readonly string[];
 }
 
 /** `ip neigh flush all` in every namespace of both (it leaves PERMANENT and NOARP entries). */
@@ -70,6 +77,23 @@ export function flushNeighbours(rt: Runtime, plan: KernelPlan): void {
   for (const ns of rt.world.allNetns()) {
     for (const d of ns.devicesInOrder()) for (const n of [...d.neighs.values()]) if (!(n.state & (NUD_PERMANENT | NUD_NOARP))) ns.neigh.remove(n);
     run(['ip', '-n', realNs(plan.prefix, ns.node, ns.netns), 'neigh', 'flush', 'all']);
+  }
+}
+
+/**
+ * Forgets what traffic taught both sides (learned neighbours, learned bridge FDB entries),
+ * keeping what agents configured (PERMANENT, NOARP, static and local entries): for comparing
+ * when the two sides' apps did not send the same startup traffic.
+ */
+export function forgetLearned(rt: Runtime, plan: KernelPlan): void {
+  flushNeighbours(rt, plan);
+  for (const ns of rt.world.allNetns()) {
+    for (const d of ns.devicesInOrder()) {
+      if (d.kind !== 'bridge') continue;
+      for (const p of (d as unknown as { ports: { dev: NetDevice }[] }).ports) (d as unknown as { fdb: { flushDynamic(p: NetDevice): void } }).fdb.flushDynamic(p.dev);
+      // br_fdb_flush keeps local and static entries.
+      run(['ip', '-n', realNs(plan.prefix, ns.node, ns.netns), 'link', 'set', d.name, 'type', 'bridge', 'fdb_flush']);
+    }
   }
 }
 
@@ -91,8 +115,16 @@ export async function compareExchange(rt: Runtime, plan: KernelPlan, fromText: s
   const kctx = frameContext(fixed);
   const mFrames: LabelledFrame[] = m.steps.flatMap((s) => (s.type === 'frame' ? [{ label: s.iface, direction: s.direction, bytes: s.bytes }] : []));
   const stand = (label: string): boolean => label.startsWith('switch/');
-  const mBy = framesByInterface(mFrames, mctx, stand);
-  const kBy = framesByInterface(k.frames, kctx, stand);
+  const bg = o.background?.length ? new RegExp(`(^|[ =\\[(])(${o.background.map((a) => a.replace(/\./g, '\\.')).join('|')})(?![\\d.])`) : null;
+  // Background frames go before ports are named, so the exchange's names are alike on both sides.
+  const scratch = frameContext(fixed);
+  // Masqueraded, the background shows as node addresses: DNS (port 53, or quoted in an ICMP
+  // error) is background too, and so is ARP, which either side's background may have caused
+  // at a time of its own.
+  const isBg = (t: string): boolean => bg!.test(t) || / ARP /.test(t) || /(UDP|TCP) \S+ > 53 |(UDP|TCP) 53 > /.test(t);
+  const quiet = (fs: readonly LabelledFrame[]): LabelledFrame[] => (bg ? fs.filter((f) => !isBg(describeFrame(f.bytes, scratch))) : [...fs]);
+  const mBy = framesByInterface(quiet(mFrames), mctx, stand);
+  const kBy = framesByInterface(quiet(k.frames), kctx, stand);
   const items: Compared[] = [];
   for (const label of new Set([...mBy.keys(), ...kBy.keys()])) {
     items.push({ item: `${label} frames`, model: lines(mBy.get(label)), kernel: lines(kBy.get(label)) });
@@ -104,8 +136,8 @@ export async function compareExchange(rt: Runtime, plan: KernelPlan, fromText: s
     const mt = rt.world.iptables.get(ns)!.nf.conntrackList();
     items.push({
       item: `${ns.node}/${ns.netns} conntrack -L`,
-      model: lines([normaliseConntrack(mt, (p) => mctx.ports.peek(p))]),
-      kernel: lines([normaliseConntrack(kt, (p) => kctx.ports.peek(p))]),
+      model: lines(normaliseConntrack(mt, (p) => mctx.ports.peek(p)).split('\n').filter((x) => !bg || !(bg.test(x) || /dport=53 /.test(x)))),
+      kernel: lines(normaliseConntrack(kt, (p) => kctx.ports.peek(p)).split('\n').filter((x) => !bg || !(bg.test(x) || /dport=53 /.test(x)))),
     });
   }
   return {

@@ -57,13 +57,34 @@ export class RealUdpSocket {
   private readonly sock = dgram.createSocket('udp4');
   private peer: { addr: Ipv4Addr; port: number } | null = null;
   private connected: Promise<void> | null = null;
+  private markBound: () => void = () => undefined;
+  /** Settles when bind() has bound (or failed); at once for a socket never bound. */
+  readonly bound: Promise<void> = new Promise((resolve) => (this.markBound = resolve));
   constructor() {
     this.sock.on('message', (d, r) => this.onMessage?.(new Uint8Array(d), { addr: addr(r.address), port: r.port }, { addr: 0 as Ipv4Addr, port: 0 }));
     this.sock.on('error', (e: NodeJS.ErrnoException) => this.onError?.(e.code ?? 'EIO'));
   }
+  private ephemeral = false;
   bind(port = 0): this {
+    this.ephemeral = port === 0;
+    this.sock.once('listening', () => this.markBound());
+    this.sock.once('error', () => this.markBound());
     this.sock.bind(port, '0.0.0.0');
     return this;
+  }
+  get localAddr(): Ipv4Addr {
+    try {
+      return addr(this.sock.address().address);
+    } catch {
+      return 0 as Ipv4Addr;
+    }
+  }
+  get localPort(): number {
+    try {
+      return this.sock.address().port;
+    } catch {
+      return 0;
+    }
   }
   /** A connected socket, as the model's: ICMP errors come back as ECONNREFUSED and the like. */
   connect(a: Ipv4Addr, port: number): this {
@@ -80,6 +101,10 @@ export class RealUdpSocket {
     );
   }
   sendto(data: Uint8Array, a: Ipv4Addr, port: number): void {
+    // A client's ephemeral socket talks to one server: connect it, as Go's net.Dial("udp")
+    // (CoreDNS forward) and glibc's res_send do, so ICMP errors come back as errno.
+    if (this.ephemeral && !this.connected) this.connect(a, port);
+    if (this.connected && this.peer?.addr === a && this.peer.port === port) return this.send(data);
     this.sock.send(data, port, formatIpv4(a), (e) => {
       if (e) this.onError?.((e as NodeJS.ErrnoException).code ?? 'EIO');
     });
@@ -91,6 +116,9 @@ export class RealUdpSocket {
 
 /** tcpConnect / tcpListen / udp over real sockets (half-open allowed, as the model's TCP). */
 export class RealSocketLayer {
+  /** Every bind this layer started, settled once the socket is bound (or failed). */
+  readonly binds: Promise<void>[] = [];
+
   tcpConnect(a: Ipv4Addr, port: number, h: Handlers): RealTcpSocket {
     const s = new RealTcpSocket(net.connect({ host: formatIpv4(a), port, allowHalfOpen: true }));
     s.sock.on('connect', () => h.onConnect?.(s));
@@ -102,25 +130,58 @@ export class RealSocketLayer {
       const s = new RealTcpSocket(c);
       s.wire(onConnection(s) ?? {});
     });
-    server.on('error', (e) => process.stderr.write(`tcp/${port}: ${e.message}\n`));
+    this.binds.push(
+      new Promise((resolve) => {
+        server.once('listening', () => resolve());
+        server.once('error', (e) => {
+          process.stderr.write(`tcp/${port}: ${e.message}\n`);
+          resolve();
+        });
+      }),
+    );
     server.listen({ port, host: '0.0.0.0', backlog: 128 });
     return server;
   }
   udp(): RealUdpSocket {
-    return new RealUdpSocket();
+    const u = new RealUdpSocket();
+    this.binds.push(u.bound);
+    return u;
   }
+}
+
+/** A socket of a namespace this process is not in: every call does nothing. */
+function inert(): Record<string, unknown> {
+  return {
+    localAddr: 0,
+    localPort: 0,
+    remoteAddr: 0,
+    remotePort: 0,
+    onMessage: null,
+    onError: null,
+    bind() {
+      return this;
+    },
+    connect() {
+      return this;
+    },
+    send: () => undefined,
+    sendto: () => undefined,
+    write: () => undefined,
+    end: () => undefined,
+    close: () => undefined,
+  };
 }
 
 /** A socket layer of a namespace this process is not in: binds nothing, sends nothing. */
 export class AbsentSocketLayer {
-  tcpConnect(): never {
-    throw new Error('EACCES: not this namespace');
+  tcpConnect(): Record<string, unknown> {
+    return inert();
   }
   tcpListen(): object {
     return {};
   }
-  udp(): { bind(): void; onMessage: unknown; sendto(): void } {
-    return { bind: () => undefined, onMessage: null, sendto: () => undefined };
+  udp(): Record<string, unknown> {
+    return inert();
   }
 }
 

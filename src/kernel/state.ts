@@ -70,6 +70,16 @@ export function sortLines(text: string): string {
   return lines.length ? `${lines.sort().join('\n')}\n` : '';
 }
 
+/**
+ * `ip neigh` with the state of learned entries (REACHABLE, STALE, DELAY, PROBE) replaced by
+ * `(learned)`: which one an entry is in depends on when it was last confirmed, real time in
+ * the kernel and simulated time in the model. Entries, addresses and PERMANENT/NOARP/FAILED
+ * states stay.
+ */
+export function normaliseNeigh(text: string): string {
+  return sortLines(text.replace(/ (REACHABLE|STALE|DELAY|PROBE) *$/gm, ' (learned)'));
+}
+
 export function modelState(w: World, ns: Netns, kind: StateKind): string {
   switch (kind) {
     case 'ip addr':
@@ -77,7 +87,7 @@ export function modelState(w: World, ns: Netns, kind: StateKind): string {
     case 'ip route':
       return ipRoute(ns);
     case 'ip neigh':
-      return sortLines(ipNeigh(ns));
+      return normaliseNeigh(ipNeigh(ns));
     case 'bridge fdb':
       return bridgeFdb(ns);
     case 'iptables-save': {
@@ -101,7 +111,7 @@ export function kernelState(prefix: string, switchNs: string, ns: Netns, kind: S
     case 'ip route':
       return exec(['ip', 'route']);
     case 'ip neigh':
-      return sortLines(exec(['ip', 'neigh']));
+      return normaliseNeigh(exec(['ip', 'neigh']));
     case 'bridge fdb':
       return exec(['bridge', 'fdb']);
     case 'iptables-save':

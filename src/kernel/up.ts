@@ -2,7 +2,7 @@
 // Everything made is recorded in /run/kubewire/<prefix>.json as it is made, so `down` (or a
 // failed `up`) removes exactly that and nothing else.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Runtime } from '../scenario/runtime.js';
@@ -52,8 +52,10 @@ export interface UpOptions extends PlanOptions {
   readonly scenarioPath?: string;
   readonly sets?: readonly string[];
   readonly stateDir?: string;
-  /** Start the echo servers (default true). */
+  /** Start the apps (default true). */
   readonly workloads?: boolean;
+  /** Namespaces (`machine/netns`) whose apps are not started. */
+  readonly skipApps?: RegExp;
 }
 
 /** Builds the runtime's world in real namespaces. On any failure to build, removes what it made. */
@@ -108,10 +110,14 @@ function startServers(rt: Runtime, prefix: string, opts: UpOptions, state: Kerne
   const host = appHostCommand();
   const ready: string[] = [];
   for (const { machine, netns, real } of serverNamespaces(rt, prefix)) {
+    if (opts.skipApps?.test(`${machine}/${netns}`)) continue;
     const readyFile = join(dir, `${prefix}.${real}.ready`);
     rmSync(readyFile, { force: true });
     const spec: HostSpec = { ...(opts.scenarioPath !== undefined ? { scenario: resolve(opts.scenarioPath) } : {}), sets: opts.sets ?? [], machine, netns, readyFile };
-    const p = spawn('ip', ['netns', 'exec', real, ...host.argv, JSON.stringify(spec)], { detached: true, stdio: 'ignore', cwd: host.cwd });
+    // Its output goes to a log beside the state file (what failed to bind, a crash).
+    const log = openSync(join(dir, `${prefix}.${real}.log`), 'w');
+    const p = spawn('ip', ['netns', 'exec', real, ...host.argv, JSON.stringify(spec)], { detached: true, stdio: ['ignore', log, log], cwd: host.cwd });
+    closeSync(log);
     p.unref();
     if (p.pid === undefined) throw new KernelError(`could not start the apps of ${machine}/${netns}`);
     state.pids.push(p.pid);
@@ -125,7 +131,7 @@ function startServers(rt: Runtime, prefix: string, opts: UpOptions, state: Kerne
     }
     sleepSync(50);
   }
-  throw new KernelError(`the apps did not start in time in: ${ready.filter((f) => !existsSync(f)).map((f) => f.replace(/^.*\//, '')).join(', ')}`);
+  throw new KernelError(`the apps did not start in time in: ${ready.filter((f) => !existsSync(f)).map((f) => f.replace(/^.*\//, '').replace(/\.ready$/, '.log')).join(', ')}`);
 }
 
 export interface DownReport {
@@ -149,5 +155,6 @@ export function kernelDown(prefix: string, dir = STATE_DIR): DownReport {
   // Pods first, the switch last: deleting a namespace destroys its veths and their peers.
   for (const ns of [...s.namespaces].reverse()) if (live.has(ns)) run(['ip', 'netns', 'delete', ns]);
   rmSync(statePath(prefix, dir), { force: true });
+  for (const ns of s.namespaces) rmSync(join(dir, `${prefix}.${ns}.log`), { force: true });
   return { namespaces: s.namespaces, pids: s.pids, found: true };
 }

@@ -21,7 +21,8 @@ function kubewire(...args: string[]): { status: number; stdout: string; stderr: 
 describe.skipIf(why !== null)('kubewire kernel', () => {
   const prefix = `kwt-cli-${process.pid}`;
   const dir = mkdtempSync(join(tmpdir(), `${prefix}-`));
-  const before = netnsList();
+  // Other tests make and remove their own namespaces meanwhile: compare this prefix's.
+  const mine = (): string[] => netnsList().filter((n) => n.startsWith(prefix)).sort();
   afterAll(() => {
     kernelDown(prefix);
     rmSync(dir, { recursive: true, force: true });
@@ -33,6 +34,7 @@ describe.skipIf(why !== null)('kubewire kernel', () => {
     expect(up.stderr).toBe('');
     expect(up.status).toBe(0);
     expect(up.stdout).toContain(`made 10 network namespaces (prefix ${prefix}):`);
+    expect(mine()).toHaveLength(10);
     expect(up.stdout).toContain(`  ${prefix}-node-a-client  (node-a/client)`);
     expect(up.stdout).toContain(`remove it with: kubewire kernel down --prefix ${prefix}`);
 
@@ -67,20 +69,19 @@ describe.skipIf(why !== null)('kubewire kernel', () => {
     const down = kubewire('kernel', 'down', '--prefix', prefix);
     expect(down.status).toBe(0);
     expect(down.stdout).toMatch(new RegExp(`^removed 10 network namespaces and \\d+ processes \\(prefix ${prefix}\\)\\n$`));
-    expect(netnsList().sort()).toEqual([...before].sort());
+    expect(mine()).toEqual([]);
     const twice = kubewire('kernel', 'down', '--prefix', prefix);
     expect(twice.status).toBe(0);
     expect(twice.stdout).toContain('nothing to remove');
   }, 240_000);
 
   it('refuses a prefix that is not a plain name, and a tcp trace without a port (exit 2, nothing made)', () => {
-    const before2 = netnsList();
     const bad = kubewire('kernel', 'down', '--prefix', '../etc');
     expect(bad.status).toBe(2);
     expect(bad.stderr).toContain('--prefix "../etc"');
     const noPort = kubewire('kernel', 'trace', 'scenarios/two-node-flannel.yaml', '--prefix', `${prefix}-x`, '--from', 'pod/default/client', '--to', '10.42.1.2');
     expect(noPort.status).toBe(2);
     expect(noPort.stderr).toContain('tcp needs a port');
-    expect(netnsList().sort()).toEqual(before2.sort());
+    expect(mine()).toEqual([]);
   });
 });
