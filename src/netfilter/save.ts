@@ -1,6 +1,7 @@
 import type { Table, TableName } from './tables.js';
 import { SAVE_TABLE_ORDER, TABLE_CHAINS } from './tables.js';
 import { IPTABLES_VERSION } from './errors.js';
+import { MONTHS, pad2, utcTime, WEEKDAYS } from '../sim/calendar.js';
 
 export interface SaveOptions {
   /** `-c`: print `[pkts:bytes]` before each rule. */
@@ -14,27 +15,10 @@ export interface SaveOptions {
   readonly header?: false | { readonly epochSeconds: number; readonly version?: string };
 }
 
-const DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
-const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
-
-/** ctime(3) text in UTC for epoch seconds, e.g. `Tue Dec  1 22:34:59 2026` (no Date object). */
+/** ctime(3) text in UTC for epoch seconds, e.g. `Tue Dec  1 22:34:59 2026`. */
 export function ctime(epochSeconds: number): string {
-  const s = Math.floor(epochSeconds);
-  const days = Math.floor(s / 86400);
-  const secs = s - days * 86400;
-  // civil_from_days (H. Hinnant)
-  const z = days + 719468;
-  const era = Math.floor(z / 146097);
-  const doe = z - era * 146097;
-  const yoe = Math.floor((doe - Math.floor(doe / 1460) + Math.floor(doe / 36524) - Math.floor(doe / 146096)) / 365);
-  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
-  const mp = Math.floor((5 * doy + 2) / 153);
-  const d = doy - Math.floor((153 * mp + 2) / 5) + 1;
-  const m = mp < 10 ? mp + 3 : mp - 9;
-  const y = yoe + era * 400 + (m <= 2 ? 1 : 0);
-  const wd = (((days % 7) + 7 + 4) % 7);
-  const two = (n: number): string => String(n).padStart(2, '0');
-  return `${DAYS[wd]} ${MONTHS[m - 1]} ${String(d).padStart(2, ' ')} ${two(Math.floor(secs / 3600))}:${two(Math.floor((secs % 3600) / 60))}:${two(secs % 60)} ${y}`;
+  const t = utcTime(epochSeconds);
+  return `${WEEKDAYS[t.weekday]} ${MONTHS[t.month - 1]} ${String(t.day).padStart(2, ' ')} ${pad2(t.hour)}:${pad2(t.minute)}:${pad2(t.second)} ${t.year}`;
 }
 
 /**

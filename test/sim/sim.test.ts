@@ -89,3 +89,13 @@ describe('TraceRecorder', () => {
     expect(built).toBe(0);
   });
 });
+
+import { utcTime } from '../../src/sim/calendar.js';
+describe('utcTime', () => {
+  it('agrees with the host calendar for many instants (the model itself never reads it)', () => {
+    for (let t = -86400 * 400; t < 4102444800; t += 86400 * 37 + 3671) {
+      const d = new Date(t * 1000);
+      expect(utcTime(t)).toEqual({ year: d.getUTCFullYear(), month: d.getUTCMonth() + 1, day: d.getUTCDate(), weekday: d.getUTCDay(), hour: d.getUTCHours(), minute: d.getUTCMinutes(), second: d.getUTCSeconds() });
+    }
+  });
+});

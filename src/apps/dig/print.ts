@@ -1,5 +1,6 @@
 import type { Msg, RR } from '../coredns/dns/message.js';
 import { opcodeName, rcodeName } from '../coredns/dns/message.js';
+import { MONTHS, pad2, utcTime, WEEKDAYS } from '../../sim/calendar.js';
 
 /**
  * The dig kubewire imitates, byte for byte: BIND 9.18 as Debian 12 ships it (the goldens
@@ -165,30 +166,10 @@ export function flagsText(m: Msg): string {
   return f.join(' ');
 }
 
-const DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
-const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
-
-/** `strftime("%a %b %d %H:%M:%S %Z %Y")` in UTC, from Unix seconds (no Date object). */
+/** `strftime("%a %b %d %H:%M:%S %Z %Y")` in UTC, from Unix seconds. */
 export function digWhen(unix: number): string {
-  const secs = Math.floor(unix);
-  const days = Math.floor(secs / 86400);
-  const rem = secs - days * 86400;
-  // civil_from_days (H. Hinnant)
-  const z = days + 719468;
-  const era = Math.floor(z / 146097);
-  const doe = z - era * 146097;
-  const yoe = Math.floor((doe - Math.floor(doe / 1460) + Math.floor(doe / 36524) - Math.floor(doe / 146096)) / 365);
-  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
-  const mp = Math.floor((5 * doy + 2) / 153);
-  const d = doy - Math.floor((153 * mp + 2) / 5) + 1;
-  const m = mp < 10 ? mp + 3 : mp - 9;
-  const y = yoe + era * 400 + (m <= 2 ? 1 : 0);
-  const wd = (((days + 4) % 7) + 7) % 7;
-  const p2 = (n: number): string => String(n).padStart(2, '0');
-  const hh = Math.floor(rem / 3600);
-  const mm = Math.floor((rem % 3600) / 60);
-  const ss = rem % 60;
-  return `${DAYS[wd]} ${MONTHS[m - 1]} ${p2(d)} ${p2(hh)}:${p2(mm)}:${p2(ss)} UTC ${y}`;
+  const t = utcTime(unix);
+  return `${WEEKDAYS[t.weekday]} ${MONTHS[t.month - 1]} ${pad2(t.day)} ${pad2(t.hour)}:${pad2(t.minute)}:${pad2(t.second)} UTC ${t.year}`;
 }
 
 function cookieOf(m: Msg): Uint8Array | null {
