@@ -13,8 +13,9 @@ export const nfacctMatch: MatchModule<{ name: string }> = {
   final(s) {
     if (s.name === '') param('nfacct: option "--nfacct-name" must be specified');
   },
-  save: (s) => ` --nfacct-name ${s.name}`,
-  print: (s) => ` nfacct-name ${s.name}`,
+  // libxt_nfacct prints "nfacct-name " and then xtables_save_string adds its own space.
+  save: (s) => ` --nfacct-name  ${s.name}`,
+  print: (s) => ` nfacct-name  ${s.name}`,
   compile(s, env) {
     const name = s.name;
     return (c) => {

@@ -51,7 +51,7 @@ describe('kube-proxy iptables mode paths through the cluster', () => {
       for (let i = 0; i < 12; i++) {
         const r = runExchange(w, from, resolveTarget(w, svc), 'tcp');
         expect(r.delivered).toBe(true);
-        seen.add(traceJson(r).backend);
+        seen.add(traceJson(r).backend as string | null);
       }
       return seen;
     };
