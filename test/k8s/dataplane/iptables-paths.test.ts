@@ -25,6 +25,18 @@ spec:
   selector: {app: echo}
   sessionAffinity: ClientIP
   ports: [{port: 80, targetPort: http}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: walled, namespace: default}
+spec:
+  type: LoadBalancer
+  selector: {app: echo}
+  loadBalancerSourceRanges: [203.0.113.0/24]
+  ports: [{port: 80, targetPort: http, nodePort: 30300}]
+status:
+  loadBalancer:
+    ingress: [{ip: 192.168.4.150}]
 `;
 
 function rt(): Runtime {
@@ -41,6 +53,21 @@ describe('kube-proxy iptables mode paths through the cluster', () => {
     expect(rejected).toBe(true);
     const icmp = r.steps.some((s) => s.type === 'frame' && s.netns === 'client' && s.direction === 'in' && s.bytes[23] === 1 && s.bytes[34] === 3 && s.bytes[35] === 3);
     expect(icmp).toBe(true);
+  });
+
+  it('a LoadBalancer IP from a source outside loadBalancerSourceRanges is dropped by KUBE-PROXY-FIREWALL', () => {
+    const w = rt();
+    const r = runExchange(w, resolvePlace(w, 'pod/default/client'), resolveTarget(w, '192.168.4.150:80'), 'tcp', { timeout: 5e9 });
+    expect(r.delivered).toBe(false);
+    const dropped = r.steps.some((s) => s.type === 'event' && s.event.kind === 'nf.rule' && (s.event as unknown as { matched: boolean; rule: string }).matched && /^-A KUBE-PROXY-FIREWALL .*-d 192\.168\.4\.150\/32 .*-j DROP$/.test((s.event as unknown as { rule: string }).rule));
+    expect(dropped).toBe(true);
+  });
+
+  it('a node reaches a NodePort on its own address', () => {
+    const w = rt();
+    const r = runExchange(w, resolvePlace(w, 'node/node-a'), resolveTarget(w, '192.168.4.86:30300'), 'tcp');
+    expect(r.delivered).toBe(true);
+    expect(r.response).toMatch(/^HTTP\/1\.1 200 OK/);
   });
 
   it('ClientIP affinity: twelve connections from one client, one endpoint (without it: both)', () => {
