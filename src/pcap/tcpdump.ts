@@ -4,6 +4,7 @@
  * numbers are made relative per conversation the way tcpdump does it, so one printer should
  * see a whole capture in order.
  */
+import dnsPacket from 'dns-packet';
 import { parseArp } from '../wire/arp.js';
 import { WireError } from '../wire/error.js';
 import { EthernetFrame } from '../wire/ethernet.js';
@@ -15,8 +16,68 @@ import { TcpSegment, TCP_ACK, TCP_CWR, TCP_ECE, TCP_FIN, TCP_PSH, TCP_RST, TCP_S
 import { UdpPacket } from '../wire/udp.js';
 import { VxlanPacket } from '../wire/vxlan.js';
 
+const RCODES: Record<string, string> = { NOERROR: '', FORMERR: ' FormErr', SERVFAIL: ' ServFail', NXDOMAIN: ' NXDomain', NOTIMP: ' NotImp', REFUSED: ' Refused' };
+
+/**
+ * print-domain.c's one-line DNS (no -v): query `ID+ [Nau] TYPE? name.`, response
+ * `ID[ rcode][*][-][|] an/ns/ar` followed by the answers. null when it does not parse.
+ */
+function dnsSummary(b: Uint8Array): string | null {
+  let m: dnsPacket.Packet & { flag_qr?: boolean; flag_aa?: boolean; flag_tc?: boolean; flag_rd?: boolean; flag_ra?: boolean; flag_cd?: boolean; rcode?: string };
+  try {
+    m = dnsPacket.decode(Buffer.from(b.buffer, b.byteOffset, b.byteLength)) as typeof m;
+  } catch {
+    return null;
+  }
+  const qd = m.questions?.length ?? 0;
+  const an = m.answers?.length ?? 0;
+  const ns = m.authorities?.length ?? 0;
+  const ar = m.additionals?.length ?? 0;
+  const name = (n: string): string => (n === '' ? '.' : `${n}.`);
+  let out = `${m.id ?? 0}`;
+  if (m.flag_qr) {
+    out += `${RCODES[m.rcode ?? 'NOERROR'] ?? ` ${m.rcode}`}${m.flag_aa ? '*' : ''}${m.flag_ra ? '' : '-'}${m.flag_tc ? '|' : ''}`;
+    if (qd !== 1) out += ` [${qd}q]`;
+    out += ` ${an}/${ns}/${ar}`;
+    const rr = (m.answers ?? []).map((a) => {
+      const d = (a as { data?: unknown }).data;
+      switch (a.type) {
+        case 'A':
+        case 'AAAA':
+          return ` ${a.type} ${String(d)}`;
+        case 'CNAME':
+        case 'PTR':
+        case 'NS':
+          return ` ${a.type} ${name(String(d))}`;
+        default:
+          return ` ${a.type}`;
+      }
+    });
+    out += rr.join(',');
+  } else {
+    out += `${m.flag_rd ? '+' : ''}${m.flag_cd ? '%' : ''}`;
+    if (qd !== 1) out += ` [${qd}q]`;
+    if (an) out += ` [${an}a]`;
+    if (ns) out += ` [${ns}n]`;
+    if (ar) out += ` [${ar}au]`;
+    const q = m.questions?.[0];
+    if (q) out += ` ${q.type}? ${name(q.name)}`;
+  }
+  return out;
+}
+
 const FLAG_LETTERS: [number, string][] = [[TCP_FIN, 'F'], [TCP_SYN, 'S'], [TCP_RST, 'R'], [TCP_PSH, 'P'], [TCP_ACK, '.'], [TCP_URG, 'U'], [TCP_ECE, 'E'], [TCP_CWR, 'W']];
 const VXLAN_PORTS = new Set([4789, 8472]);
+const HTTP_PORTS = new Set([80, 8080]);
+const HTTP_START = /^(GET|HEAD|POST|PUT|DELETE|OPTIONS|TRACE|CONNECT|PATCH|HTTP\/\d\.\d) /;
+
+/** The first line of an HTTP message (up to CR/LF), or null when the data is not one. */
+function httpFirstLine(b: Uint8Array): string | null {
+  const text = Buffer.from(b.buffer, b.byteOffset, Math.min(b.byteLength, 512)).toString('latin1');
+  if (!HTTP_START.test(text)) return null;
+  const end = text.search(/\r?\n/);
+  return end < 0 ? text : text.slice(0, end);
+}
 
 /** tcpdump's per-conversation relative sequence state (tcp_seq_hash). */
 interface SeqBase {
@@ -123,7 +184,13 @@ export class TcpdumpPrinter {
         })
         .join(',')}]`;
     }
-    return `${out}, length ${dataLen}`;
+    out += `, length ${dataLen}`;
+    // print-http.c: the first line of a request or response on the HTTP ports.
+    if (dataLen > 0 && (HTTP_PORTS.has(sp) || HTTP_PORTS.has(dp))) {
+      const first = httpFirstLine(bytes.subarray(off + t.headerLength(), off + len));
+      if (first !== null) out += `: HTTP: ${first}`;
+    }
+    return out;
   }
 
   private udp(bytes: Uint8Array, off: number, len: number, src: string, dst: string): string {
@@ -137,6 +204,10 @@ export class TcpdumpPrinter {
       const inner = bytes.subarray(v.payloadOffset(), u.payloadOffset() + plen);
       // tcpdump prints the inner frame on its own line.
       return `${head}VXLAN, flags [${v.flags() & 0x08 ? 'I' : '.'}] (0x${v.flags().toString(16).padStart(2, '0')}), vni ${v.vni()}\n${this.frame(inner)}`;
+    }
+    if ((sp === 53 || dp === 53) && plen >= 12) {
+      const dns = dnsSummary(bytes.subarray(u.payloadOffset(), u.payloadOffset() + plen));
+      if (dns !== null) return `${head}${dns} (${plen})`;
     }
     return `${head}UDP, length ${plen}`;
   }

@@ -10,6 +10,8 @@ import { PcapWriter } from '../../src/pcap/pcap-writer.js';
 import { TcpdumpPrinter } from '../../src/pcap/tcpdump.js';
 import { loadScenarioFile } from '../../src/scenario/load.js';
 import { startRuntime } from '../../src/scenario/runtime.js';
+import { resolvePlace } from '../../src/scenario/endpoints.js';
+import { resolveTarget, runExchange } from '../../src/scenario/trace/exchange.js';
 import { parseIpv4 } from '../../src/wire/ipv4-address.js';
 import { missing } from '../helpers/tools.js';
 
@@ -25,6 +27,10 @@ function exchangeFrames(): Uint8Array[] {
   src.sockets.ping().send(parseIpv4('10.42.3.171'));
   src.sockets.udp().sendto(new Uint8Array(10), parseIpv4('10.42.3.171'), 9999);
   w.run(5e9);
+  // A lookup by name then HTTP on port 80: DNS queries and answers, `HTTP:` first lines.
+  const rt2 = startRuntime(loadScenarioFile(new URL('../../scenarios/seed.yaml', import.meta.url).pathname));
+  const r = runExchange(rt2, resolvePlace(rt2, 'pod/k8s/k8s-xxx-648c86cd45-qbhj9'), resolveTarget(rt2, 'xxx.com:80'), 'tcp');
+  for (const s of r.steps) if (s.type === 'frame' && s.netns === 'k8s-xxx-648c86cd45-qbhj9') frames.push(s.bytes);
   return frames;
 }
 
@@ -44,7 +50,7 @@ describe('TcpdumpPrinter', () => {
   it('covers ARP, VXLAN, TCP handshake/data/FIN, ICMP echo and port unreachable', () => {
     const p = new TcpdumpPrinter();
     const text = frames.map((f) => p.frame(f)).join('\n');
-    for (const s of ['ARP, Request who-has', 'ARP, Reply', 'VXLAN, flags [I] (0x08), vni 1', 'Flags [S]', 'Flags [S.]', 'Flags [P.], seq 1:47, ack 1', 'Flags [F.]', 'ICMP echo request, id', 'udp port 9999 unreachable']) expect(text).toContain(s);
+    for (const s of ['ARP, Request who-has', 'ARP, Reply', 'VXLAN, flags [I] (0x08), vni 1', 'Flags [S]', 'Flags [S.]', 'Flags [P.], seq 1:47, ack 1', 'Flags [F.]', 'ICMP echo request, id', 'udp port 9999 unreachable', 'A? xxx.com.k8s.svc.cluster.local. (47)', 'NXDomain*- 0/1/0', ': HTTP: GET / HTTP/1.1']) expect(text).toContain(s);
   });
 
   const why = missing({ tools: ['tcpdump'] });
