@@ -1,5 +1,5 @@
 import type { Msg, RR } from '../coredns/dns/message.js';
-import { opcodeName, rcodeName } from '../coredns/dns/message.js';
+import { flagNames, opcodeName, rcodeName } from '../coredns/dns/message.js';
 import { MONTHS, pad2, utcTime, WEEKDAYS } from '../../sim/calendar.js';
 
 /**
@@ -155,15 +155,7 @@ export function questionLine(q: { name: string; type: string; class: string }): 
 }
 
 export function flagsText(m: Msg): string {
-  const f: string[] = [];
-  if (m.qr) f.push('qr');
-  if (m.aa) f.push('aa');
-  if (m.tc) f.push('tc');
-  if (m.rd) f.push('rd');
-  if (m.ra) f.push('ra');
-  if (m.ad) f.push('ad');
-  if (m.cd) f.push('cd');
-  return f.join(' ');
+  return flagNames(m).join(' ');
 }
 
 /** `strftime("%a %b %d %H:%M:%S %Z %Y")` in UTC, from Unix seconds. */

@@ -297,3 +297,20 @@ export function rrSOA(
 export function rrKey(r: RR): string {
   return `${r.name.toLowerCase()}|${r.type}|${JSON.stringify(r.data, (_k, v: unknown) => (v && typeof v === 'object' && (v as { type?: string }).type === 'Buffer' ? Buffer.from((v as { data: number[] }).data).toString() : v))}`;
 }
+
+/**
+ * The set header flags in miekg/dig order (qr aa tc rd ra z ad cd). dig never prints z;
+ * CoreDNS's log does.
+ */
+export function flagNames(m: Msg, opts: { z?: boolean } = {}): string[] {
+  const f: string[] = [];
+  if (m.qr) f.push('qr');
+  if (m.aa) f.push('aa');
+  if (m.tc) f.push('tc');
+  if (m.rd) f.push('rd');
+  if (m.ra) f.push('ra');
+  if (opts.z && m.z) f.push('z');
+  if (m.ad) f.push('ad');
+  if (m.cd) f.push('cd');
+  return f;
+}

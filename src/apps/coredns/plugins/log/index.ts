@@ -1,4 +1,4 @@
-import { fqdn, msgLength, rcodeName, type Msg } from '../../dns/message.js';
+import { fqdn, flagNames, msgLength, rcodeName, type Msg } from '../../dns/message.js';
 import { nextOrFailure, type Done, type Handler, type RequestContext, type ResponseWriter } from '../../plugin.js';
 import { isSubDomain } from '../../zones.js';
 import type { EventQueue } from '../../../../sim/event-queue.js';
@@ -66,16 +66,7 @@ function classify(m: Msg | null): LogClass {
 
 /** Response flags in miekg order: qr,aa,tc,rd,ra,z,ad,cd. */
 export function rflags(m: Msg): string {
-  const f: string[] = [];
-  if (m.qr) f.push('qr');
-  if (m.aa) f.push('aa');
-  if (m.tc) f.push('tc');
-  if (m.rd) f.push('rd');
-  if (m.ra) f.push('ra');
-  if (m.z) f.push('z');
-  if (m.ad) f.push('ad');
-  if (m.cd) f.push('cd');
-  return f.join(',');
+  return flagNames(m, { z: true }).join(',');
 }
 
 /** Go `strconv.FormatFloat(v, 'f', -1, 64)`: shortest decimal, no exponent. */
