@@ -14,9 +14,10 @@ import type { EndpointSlice, Service } from '../api/types.js';
 import type { IptablesBackend, TableName } from './backend.js';
 import { isServiceChainName } from './chain-names.js';
 import { masqueradeMark as markString, type KubeProxyConfig, type SysctlSetting, effectiveNodePortAddresses, kubeProxyConfig, parseDurationNs } from './config.js';
-import { EndpointsTracker, type EndpointInfo } from './endpoints.js';
+import type { EndpointInfo } from './endpoints.js';
+import { ProxierInformers } from './informers.js';
 import { cidrString, contains, ipString, isLoopback, parseCidrSloppy, parseIpv4Sloppy } from './ip.js';
-import { externallyAccessible, ServiceTracker, usesClusterEndpoints, usesLocalEndpoints, type ServicePortInfo } from './service-port.js';
+import { externallyAccessible, usesClusterEndpoints, usesLocalEndpoints, type ServicePortInfo } from './service-port.js';
 import type { Ipv4Addr } from '../../wire/ipv4-address.js';
 import { categorizeEndpoints } from './topology.js';
 
@@ -239,9 +240,7 @@ export interface IptablesSyncResult {
   };
 }
 
-export class IptablesProxier {
-  readonly services: ServiceTracker;
-  readonly endpoints: EndpointsTracker;
+export class IptablesProxier extends ProxierInformers {
   readonly config: KubeProxyConfig;
   readonly masqueradeMark: string;
   readonly localDetector: LocalDetector | null;
@@ -259,9 +258,8 @@ export class IptablesProxier {
   private readonly nodeIPAddr: Ipv4Addr | undefined;
 
   constructor(readonly opts: IptablesProxierOptions) {
+    super(opts.nodeName);
     this.config = opts.config ?? kubeProxyConfig();
-    this.services = new ServiceTracker('IPv4');
-    this.endpoints = new EndpointsTracker({ nodeName: opts.nodeName });
     this.masqueradeMark = opts.masqueradeMark ?? markString(this.config.masqueradeBit);
     this.localDetector = opts.localDetector !== undefined ? opts.localDetector : localDetectorFor(this.config, opts.nodePodCIDR);
     this.nodePortAddresses = new NodePortAddresses(effectiveNodePortAddresses(this.config, opts.nodeIP));
@@ -287,24 +285,6 @@ export class IptablesProxier {
       .join('');
   }
 
-  onServiceAdd(svc: Service): void {
-    this.services.update(undefined, svc);
-  }
-  onServiceUpdate(oldSvc: Service, svc: Service): void {
-    this.services.update(oldSvc, svc);
-  }
-  onServiceDelete(svc: Service): void {
-    this.services.update(svc, undefined);
-  }
-  onEndpointSliceAdd(slice: EndpointSlice): void {
-    this.endpoints.sliceUpdate(slice, false);
-  }
-  onEndpointSliceUpdate(_old: EndpointSlice, slice: EndpointSlice): void {
-    this.endpoints.sliceUpdate(slice, false);
-  }
-  onEndpointSliceDelete(slice: EndpointSlice): void {
-    this.endpoints.sliceUpdate(slice, true);
-  }
   /** OnTopologyChange: node labels changed; forces a full sync. */
   onTopologyChange(labels: Record<string, string>): void {
     this.opts.nodeLabels = labels;

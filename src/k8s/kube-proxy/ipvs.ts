@@ -13,7 +13,7 @@
 import type { EndpointSlice, Protocol, Service } from '../api/types.js';
 import type { IptablesBackend, TableName } from './backend.js';
 import { masqueradeMark as markString, type KubeProxyConfig, type SysctlSetting, effectiveNodePortAddresses, kubeProxyConfig } from './config.js';
-import { EndpointsTracker } from './endpoints.js';
+import { ProxierInformers } from './informers.js';
 import { cidrString, contains, ipString, isLoopback, parseCidrSloppy, parseIpv4Sloppy } from './ip.js';
 import { localDetectorFor, NodePortAddresses, type LocalDetector } from './iptables.js';
 import {
@@ -42,7 +42,7 @@ import {
   type IpsetOp,
   type IpsetType,
 } from './ipset.js';
-import { ServiceTracker, type ServicePortInfo } from './service-port.js';
+import type { ServicePortInfo } from './service-port.js';
 import { categorizeEndpoints } from './topology.js';
 import type { Ipv4Addr } from '../../wire/ipv4-address.js';
 
@@ -310,9 +310,7 @@ function protoNum(p: Protocol): number {
   return p === 'TCP' ? 6 : p === 'UDP' ? 17 : 132;
 }
 
-export class IpvsProxier {
-  readonly services = new ServiceTracker('IPv4');
-  readonly endpoints: EndpointsTracker;
+export class IpvsProxier extends ProxierInformers {
   readonly config: KubeProxyConfig;
   readonly scheduler: string;
   readonly masqueradeMark: string;
@@ -327,8 +325,8 @@ export class IpvsProxier {
   private readonly nodeIPAddr: Ipv4Addr | undefined;
 
   constructor(readonly opts: IpvsProxierOptions) {
+    super(opts.nodeName);
     this.config = opts.config ?? kubeProxyConfig({ mode: 'ipvs' });
-    this.endpoints = new EndpointsTracker({ nodeName: opts.nodeName });
     this.scheduler = this.config.ipvs.scheduler === '' ? 'rr' : this.config.ipvs.scheduler;
     this.masqueradeMark = opts.masqueradeMark ?? markString(this.config.masqueradeBit);
     this.localDetector = opts.localDetector !== undefined ? opts.localDetector : localDetectorFor(this.config, opts.nodePodCIDR);
@@ -353,24 +351,6 @@ export class IpvsProxier {
     return { protocol: 'TCP', address: '198.51.100.0', port: 20000, scheduler: this.scheduler, flags: 0, timeout: 0, netmask: '255.255.255.255' };
   }
 
-  onServiceAdd(svc: Service): void {
-    this.services.update(undefined, svc);
-  }
-  onServiceUpdate(oldSvc: Service, svc: Service): void {
-    this.services.update(oldSvc, svc);
-  }
-  onServiceDelete(svc: Service): void {
-    this.services.update(svc, undefined);
-  }
-  onEndpointSliceAdd(slice: EndpointSlice): void {
-    this.endpoints.sliceUpdate(slice, false);
-  }
-  onEndpointSliceUpdate(_old: EndpointSlice, slice: EndpointSlice): void {
-    this.endpoints.sliceUpdate(slice, false);
-  }
-  onEndpointSliceDelete(slice: EndpointSlice): void {
-    this.endpoints.sliceUpdate(slice, true);
-  }
 
   private newVS(svc: ServicePortInfo, address: string, port: number): IpvsVirtualServer {
     let flags = 0;
