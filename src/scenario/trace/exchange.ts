@@ -1,5 +1,5 @@
 import type { CaptureSink, Direction } from '../../pcap/capture.js';
-import { captureNetns } from '../../linux/capture.js';
+import { captureDevice } from '../../linux/capture.js';
 import type { TraceEventBase, TraceSink } from '../../sim/trace.js';
 import { formatIpv4, parseIpv4, tryParseIpv4, type Ipv4Addr } from '../../wire/ipv4-address.js';
 import { curl, parseHttpUrl, type CurlUrl } from '../../apps/http/curl.js';
@@ -113,7 +113,19 @@ export function runExchange(rt: Runtime, from: Place, to: Target, proto: Proto, 
   const w = rt.world;
   const rec = new Recorder();
   const tee: CaptureSink = opts.capture ? { frame: (i, t, b, d, c) => (rec.frame(i, t, b, d), opts.capture!.frame(i, t, b, d, c)) } : rec;
-  for (const ns of w.allNetns()) captureNetns(ns, tee);
+  // Capture for this exchange only: a runtime that serves several exchanges must not keep
+  // feeding (and stacking wrappers for) the earlier ones' recorders.
+  const stops: (() => void)[] = [];
+  const restore: (() => void)[] = [];
+  for (const ns of w.allNetns()) {
+    for (const d of ns.devicesInOrder()) stops.push(captureDevice(d, tee));
+    const prev = ns.onRegister;
+    ns.onRegister = (d) => {
+      prev?.(d);
+      stops.push(captureDevice(d, tee));
+    };
+    restore.push(() => (ns.onRegister = prev));
+  }
   w.trace = rec;
   let delivered = false;
   let reason: string | null = null;
@@ -150,6 +162,7 @@ export function runExchange(rt: Runtime, from: Place, to: Target, proto: Proto, 
   }
   if (w.clock.now < deadline) w.clock.run(Math.min(deadline, w.clock.now + 1e9));
   w.trace = null;
+  for (const f of [...stops.reverse(), ...restore]) f();
   if (!delivered && reason === null) reason = 'timed out';
   return { from, to: target, proto, delivered, reason, response, lookup, steps: rec.steps };
 }
