@@ -5,7 +5,7 @@
  * from NF_IP_PRI numbers in src/netfilter/hooks.ts.
  */
 import { NF_ACCEPT, NF_DROP, NF_STOLEN, type NfHook, type NfHookOps, type NfHookState, type NfVerdict } from '../netfilter/hooks.js';
-import type { PacketBuffer } from '../wire/packet-buffer.js';
+import { tracePacketId, type PacketBuffer } from '../wire/packet-buffer.js';
 import type { Netns } from './netns.js';
 
 const HOOKS: readonly NfHook[] = ['PREROUTING', 'INPUT', 'FORWARD', 'OUTPUT', 'POSTROUTING'];
@@ -65,11 +65,28 @@ export function runHooks(
   const state: NfHookState = physInDev !== null || physOutDev !== null
     ? { hook, inDev, outDev, physInDev, physOutDev, bridged: physOutDev !== null, netns }
     : { hook, inDev, outDev, netns };
+  if (netns.trace !== null) return runHooksTraced(netns, list, hook, packet, state, outDev ?? inDev ?? '');
   for (let i = 0; i < list.length; i++) {
-    const o = list[i]!;
-    const v = o.fn(packet, state);
-    netns.trace?.record({ kind: 'linux.nf_hook', time: netns.clock.now, node: netns.node, netns: netns.netns, dev: outDev ?? inDev ?? '', step: `${o.owner}:${hook}`, hook, owner: o.owner, priority: o.priority, verdict: v === NF_ACCEPT ? 'ACCEPT' : v === NF_DROP ? 'DROP' : 'STOLEN' });
+    const v = list[i]!.fn(packet, state);
     if (v === NF_DROP || v === NF_STOLEN) return v;
   }
   return NF_ACCEPT;
+}
+
+function runHooksTraced(netns: Netns, list: readonly NfHookOps[], hook: NfHook, packet: PacketBuffer, state: NfHookState, dev: string): NfVerdict {
+  const id = tracePacketId(packet);
+  // Hooks can send other packets (REJECT, ICMP errors) whose hooks nest inside these.
+  const outer = netns.hookPacket;
+  try {
+    for (let i = 0; i < list.length; i++) {
+      const o = list[i]!;
+      netns.hookPacket = id;
+      const v = o.fn(packet, state);
+      netns.trace?.record({ kind: 'linux.nf_hook', time: netns.clock.now, node: netns.node, netns: netns.netns, dev, step: `${o.owner}:${hook}`, hook, owner: o.owner, priority: o.priority, verdict: v === NF_ACCEPT ? 'ACCEPT' : v === NF_DROP ? 'DROP' : 'STOLEN', packet: id });
+      if (v === NF_DROP || v === NF_STOLEN) return v;
+    }
+    return NF_ACCEPT;
+  } finally {
+    netns.hookPacket = outer;
+  }
 }

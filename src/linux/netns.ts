@@ -113,6 +113,12 @@ export class Netns implements IpLayer, NfNetns {
     return this.env.trace;
   }
 
+  /**
+   * While tracing: the trace number of the packet whose netfilter hooks run now, so that
+   * the events netfilter and IPVS record (which see the packet, not the trace) name it.
+   */
+  hookPacket = 0;
+
   // ---- devices -------------------------------------------------------------------------
 
   /** dev_index_reserve: the next free index after the last one handed out. */

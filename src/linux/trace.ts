@@ -3,7 +3,7 @@
  * decided (the route line, the neighbour entry, the FDB entry, the hook). Printers (text,
  * JSON, pcap comments) live elsewhere and read these fields.
  */
-import type { TraceEventBase } from '../sim/trace.js';
+import type { TraceEventBase, TraceSink } from '../sim/trace.js';
 
 export interface XmitEvent extends TraceEventBase {
   readonly kind: 'linux.xmit';
@@ -81,3 +81,11 @@ export type LinuxTraceEvent =
   | ArpEvent
   | DeliverEvent
   | FragEvent;
+
+/**
+ * Wraps a sink for a layer that records from inside netfilter hooks (netfilter, IPVS): its
+ * events that name no packet get the one whose hooks `ns` is running (`Netns.hookPacket`).
+ */
+export function hookPacketSink<E extends TraceEventBase>(sink: TraceSink<E>, ns: { readonly hookPacket: number }): TraceSink<E> {
+  return { record: (e) => sink.record(e.packet === undefined && ns.hookPacket !== 0 ? { ...e, packet: ns.hookPacket } : e) };
+}

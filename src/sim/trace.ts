@@ -15,6 +15,11 @@ export interface TraceEventBase {
   /** Short name of the path step, e.g. `ip_rcv`, `fib_lookup`, `nat:PREROUTING`. */
   readonly step: string;
   readonly verdict?: string;
+  /**
+   * Which packet the decision was about (its `PacketBuffer.trace` number), when one was in
+   * hand; socket and application events have none.
+   */
+  readonly packet?: number;
 }
 
 /**

@@ -32,6 +32,16 @@ export function allocPacketBytes(n: number): Uint8Array {
   return b;
 }
 
+let lastTraceId = 0;
+
+/**
+ * The packet's trace number, given on first use. Numbers are unique in the process, not per
+ * simulation: printers renumber packets by first appearance, so output stays deterministic.
+ */
+export function tracePacketId(p: PacketBuffer): number {
+  return p.trace === 0 ? (p.trace = ++lastTraceId) : p.trace;
+}
+
 export class PacketBuffer {
   buf: Uint8Array;
   head: number;
@@ -42,6 +52,12 @@ export class PacketBuffer {
   mark = 0;
   ct: object | null = null;
   ctinfo = 0;
+  /**
+   * The packet's number in a trace (0 until a trace names it, see `tracePacketId`). Copies keep
+   * it: the same frame flooded to another bridge port or carried to another machine is the
+   * same packet to the person following it, as pwru follows one skb.
+   */
+  trace = 0;
 
   /** Headroom reserved by default: enough for one VXLAN encapsulation (14+20+8+8) twice. */
   static readonly DEFAULT_HEADROOM = 128;
@@ -122,6 +138,7 @@ export class PacketBuffer {
     p.mark = this.mark;
     p.ct = this.ct;
     p.ctinfo = this.ctinfo;
+    p.trace = this.trace;
     return p;
   }
 

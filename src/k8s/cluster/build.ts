@@ -1,5 +1,6 @@
 import { linkAdd } from '../../linux/netlink.js';
 import type { NicDevice } from '../../linux/link/nic.js';
+import { hookPacketSink } from '../../linux/trace.js';
 import { cidrContains, parseCidr, parseIpv4 } from '../../wire/ipv4-address.js';
 import { formatMac, parseMac, randomMac } from '../../wire/mac-address.js';
 import type { ClusterState } from '../controllers/cluster-state.js';
@@ -104,7 +105,7 @@ export function buildWorld(state: ClusterState): World {
     else if (proxyCfg.mode === 'ipvs') {
       const { ipvs } = startIpvsProxy(w.log, m.root, ipt, state, node.metadata.name, spec.nodes[i]!.ip, node.spec.podCIDR, proxyCfg);
       w.ipvs.set(m.root, ipvs.ipvs);
-      w.traceSinks.push((sink) => void (ipvs.ipvs.sink = sink as never));
+      w.traceSinks.push((sink) => void (ipvs.ipvs.sink = (sink && hookPacketSink(sink, m.root)) as never));
     }
   });
 

@@ -4,7 +4,7 @@ import type { TraceEventBase, TraceSink } from '../../sim/trace.js';
 import { createNetns, ip, type LinuxEnv, type Netns } from '../../linux/netlink.js';
 import { Segment } from '../../linux/link/segment.js';
 import { SocketLayer } from '../../linux/sock/stack.js';
-import type { LinuxTraceEvent } from '../../linux/trace.js';
+import { hookPacketSink, type LinuxTraceEvent } from '../../linux/trace.js';
 import type { Pod } from '../api/types.js';
 import { ActionLog } from './actions.js';
 import type { NetfilterIptables } from './iptables-backend.js';
@@ -60,7 +60,7 @@ export class World {
   set trace(sink: TraceSink<TraceEventBase> | null) {
     this.env.trace = sink as TraceSink<LinuxTraceEvent> | null;
     this.current = sink;
-    for (const ipt of this.iptables.values()) ipt.nf.setTraceSink(sink as never);
+    for (const [ns, ipt] of this.iptables) ipt.nf.setTraceSink((sink && hookPacketSink(sink, ns)) as never);
     for (const f of this.traceSinks) f(sink);
   }
 
