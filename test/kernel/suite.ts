@@ -23,10 +23,31 @@ export interface ExchangeCase {
   /** Whether the model (and so the kernel) delivers it. */
   readonly delivered: boolean;
   /**
+   * Seconds the client waits (default 3). A TCP client that gets no answer retransmits its
+   * SYN at 1 s and 3 s: a timeout on that boundary races the retransmission on both sides.
+   */
+  readonly timeout?: number;
+  /**
    * A Service with several endpoints: the kernel's choice is random (statistic), so only
    * the outcome is compared, and the answer must come from one of these.
    */
   readonly anyOf?: RegExp;
+  /**
+   * What reached one interface, checked on the kernel's frames (and the model's, which the
+   * comparison then holds equal): the IPv4 sources of the frames seen there in the given
+   * direction, e.g. a NodePort with eTP Local keeping the client's address. `[]`: none came.
+   */
+  readonly sourcesAt?: { readonly iface: string; readonly direction: 'in' | 'out'; readonly sources: readonly string[] };
+}
+
+/** The IPv4 source addresses (outer header) of an item's frame lines, in order of appearance. */
+export function frameSources(text: string): string[] {
+  const out: string[] = [];
+  for (const l of text.split('\n')) {
+    const m = / IP (\d+\.\d+\.\d+\.\d+) > /.exec(l);
+    if (m && !out.includes(m[1]!)) out.push(m[1]!);
+  }
+  return out;
 }
 
 export interface ScenarioCase {
@@ -91,9 +112,13 @@ export function differential(c: ScenarioCase, fileTag: string): void {
         // CoreDNS's own traffic (loop probe, forward health checks toward an upstream that
         // answers port unreachable) runs on its timers on both sides; no exchange here uses DNS.
         const background = [...rt.world.pods.values()].filter((p) => p.pod.metadata.name.startsWith('coredns-')).map((p) => p.pod.status!.podIP!);
-        const r = await compareExchange(rt, up.plan, x.from, x.to, x.proto, { flushConntrack: i === 0, flushNeighbours: i > 0, background, ...(x.pingSize !== undefined ? { pingSize: x.pingSize } : {}) });
+        const r = await compareExchange(rt, up.plan, x.from, x.to, x.proto, { flushConntrack: i === 0, flushNeighbours: i > 0, background, ...(x.timeout !== undefined ? { timeout: x.timeout } : {}), ...(x.pingSize !== undefined ? { pingSize: x.pingSize } : {}) });
         expect(r.model.delivered).toBe(x.delivered);
         expect({ delivered: r.kernel.delivered }).toEqual({ delivered: r.model.delivered });
+        if (x.sourcesAt) {
+          const item = r.items.find((it) => it.item === `${x.sourcesAt!.iface} ${x.sourcesAt!.direction} frames`);
+          expect({ kernel: frameSources(item?.kernel ?? ''), model: frameSources(item?.model ?? '') }).toEqual({ kernel: x.sourcesAt.sources, model: x.sourcesAt.sources });
+        }
         if (x.anyOf) {
           expect(r.model.response).toMatch(x.anyOf);
           expect(r.kernel.response).toMatch(x.anyOf);
