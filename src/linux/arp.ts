@@ -7,7 +7,7 @@
  */
 import { formatIpv4, readIpv4, writeIpv4, type Ipv4Addr } from '../wire/ipv4-address.js';
 import { MAC_BROADCAST, readMac, writeMac, type MacAddr } from '../wire/mac-address.js';
-import { PacketBuffer } from '../wire/packet-buffer.js';
+import { PacketBuffer, tracePacketId } from '../wire/packet-buffer.js';
 import { inAddrMatches } from './addr.js';
 import { SCOPE_NUM } from './fib.js';
 import type { NetDevice } from './link/device.js';
@@ -37,7 +37,7 @@ export function arpSend(netns: Netns, dev: NetDevice, op: 1 | 2, ethDst: MacAddr
   writeMac(b, a + 18, tha);
   writeIpv4(b, a + 24, tip);
   p.mac = o;
-  netns.trace?.record({ kind: 'linux.arp', time: netns.clock.now, node: netns.node, netns: netns.netns, dev: dev.name, step: 'arp_send', op: op === 1 ? 'request' : 'reply', sip: formatIpv4(sip), tip: formatIpv4(tip) });
+  netns.trace?.record({ kind: 'linux.arp', time: netns.clock.now, node: netns.node, netns: netns.netns, dev: dev.name, step: 'arp_send', op: op === 1 ? 'request' : 'reply', sip: formatIpv4(sip), tip: formatIpv4(tip), packet: tracePacketId(p) });
   dev.queueXmit(p);
 }
 
@@ -70,7 +70,7 @@ export function arpRcv(netns: Netns, dev: NetDevice, p: PacketBuffer, pktType: n
   const sip = readIpv4(b, a + 14);
   const tip = readIpv4(b, a + 24);
   if (tip >>> 28 === 0xe || sip >>> 28 === 0xe) return;
-  netns.trace?.record({ kind: 'linux.arp', time: netns.clock.now, node: netns.node, netns: netns.netns, dev: dev.name, step: 'arp_rcv', op: op === 1 ? 'request' : 'reply', sip: formatIpv4(sip), tip: formatIpv4(tip) });
+  netns.trace?.record({ kind: 'linux.arp', time: netns.clock.now, node: netns.node, netns: netns.netns, dev: dev.name, step: 'arp_rcv', op: op === 1 ? 'request' : 'reply', sip: formatIpv4(sip), tip: formatIpv4(tip), packet: tracePacketId(p) });
   const now = netns.clock.now;
   if (op === 1 && sip !== 0) {
     const r = netns.fibLookup(tip);

@@ -10,6 +10,7 @@
 import type { CaptureSink } from '../pcap/capture.js';
 import type { NetDevice } from './link/device.js';
 import type { Netns } from './netns.js';
+import { tracePacketId } from '../wire/packet-buffer.js';
 
 /** The interface name a capture file shows: `node/netns/dev`. */
 export function captureName(dev: NetDevice): string {
@@ -23,11 +24,11 @@ export function captureDevice(dev: NetDevice, sink: CaptureSink, name: string = 
   // tcpdump opens the device in promiscuous mode (a bridge then passes up what it forwards).
   dev.promiscuity++;
   dev.queueXmit = (p) => {
-    sink.frame(name, dev.netns.clock.now, p.buf.subarray(p.head, p.end), 'out');
+    sink.frame(name, dev.netns.clock.now, p.buf.subarray(p.head, p.end), 'out', undefined, tracePacketId(p));
     xmit(p);
   };
   dev.netifReceive = (p) => {
-    sink.frame(name, dev.netns.clock.now, p.buf.subarray(p.head, p.end), 'in');
+    sink.frame(name, dev.netns.clock.now, p.buf.subarray(p.head, p.end), 'in', undefined, tracePacketId(p));
     rcv(p);
   };
   return () => {
@@ -53,11 +54,11 @@ export function traceDevice(dev: NetDevice): void {
   const rcv = dev.netifReceive;
   const ns = dev.netns;
   dev.queueXmit = (p) => {
-    ns.trace?.record({ kind: 'linux.xmit', time: ns.clock.now, node: ns.node, netns: ns.netns, dev: dev.name, step: 'dev_queue_xmit', len: p.end - p.head });
+    ns.trace?.record({ kind: 'linux.xmit', time: ns.clock.now, node: ns.node, netns: ns.netns, dev: dev.name, step: 'dev_queue_xmit', len: p.end - p.head, packet: tracePacketId(p) });
     xmit(p);
   };
   dev.netifReceive = (p) => {
-    ns.trace?.record({ kind: 'linux.rcv', time: ns.clock.now, node: ns.node, netns: ns.netns, dev: dev.name, step: 'netif_receive_skb', len: p.end - p.head });
+    ns.trace?.record({ kind: 'linux.rcv', time: ns.clock.now, node: ns.node, netns: ns.netns, dev: dev.name, step: 'netif_receive_skb', len: p.end - p.head, packet: tracePacketId(p) });
     rcv(p);
   };
 }

@@ -6,7 +6,7 @@
 import type { Timer } from '../sim/event-queue.js';
 import { formatIpv4, type Ipv4Addr } from '../wire/ipv4-address.js';
 import { formatMac, MAC_BROADCAST, MAC_ZERO, writeMac, type MacAddr } from '../wire/mac-address.js';
-import type { PacketBuffer } from '../wire/packet-buffer.js';
+import { tracePacketId, type PacketBuffer } from '../wire/packet-buffer.js';
 import type { NetDevice } from './link/device.js';
 import type { Netns } from './netns.js';
 
@@ -143,7 +143,7 @@ export class NeighTable {
     n.used = now;
     const st = n.state;
     if (st & (NUD_CONNECTED | NUD_DELAY | NUD_PROBE)) {
-      this.netns.trace?.record({ kind: 'linux.neigh', time: now, node: this.netns.node, netns: this.netns.netns, dev: dev.name, step: 'neigh_output', entry: n.format(), state: nudName(n.state) });
+      this.netns.trace?.record({ kind: 'linux.neigh', time: now, node: this.netns.node, netns: this.netns.netns, dev: dev.name, step: 'neigh_output', entry: n.format(), state: nudName(n.state), packet: tracePacketId(packet) });
       this.xmit(n, packet);
       return;
     }
@@ -151,20 +151,20 @@ export class NeighTable {
       // __neigh_event_send: first use of a STALE entry starts the DELAY timer.
       this.setState(n, NUD_DELAY);
       this.arm(n, this.netns.sysctl_.neigh.delay_first_probe_time * 1e9);
-      this.netns.trace?.record({ kind: 'linux.neigh', time: now, node: this.netns.node, netns: this.netns.netns, dev: dev.name, step: 'neigh_output', entry: n.format(), state: nudName(n.state) });
+      this.netns.trace?.record({ kind: 'linux.neigh', time: now, node: this.netns.node, netns: this.netns.netns, dev: dev.name, step: 'neigh_output', entry: n.format(), state: nudName(n.state), packet: tracePacketId(packet) });
       this.xmit(n, packet);
       return;
     }
     if (st === NUD_INCOMPLETE) {
       this.enqueue(n, packet);
-      this.netns.trace?.record({ kind: 'linux.neigh', time: now, node: this.netns.node, netns: this.netns.netns, dev: dev.name, step: 'neigh_resolve', entry: n.format(), state: 'INCOMPLETE', verdict: 'QUEUE' });
+      this.netns.trace?.record({ kind: 'linux.neigh', time: now, node: this.netns.node, netns: this.netns.netns, dev: dev.name, step: 'neigh_resolve', entry: n.format(), state: 'INCOMPLETE', verdict: 'QUEUE', packet: tracePacketId(packet) });
       return;
     }
     // NONE or FAILED: start resolving (probes start at ucast_solicit so mcast_solicit broadcasts follow).
     this.setState(n, NUD_INCOMPLETE);
     n.probes = this.netns.sysctl_.neigh.ucast_solicit;
     this.enqueue(n, packet);
-    this.netns.trace?.record({ kind: 'linux.neigh', time: now, node: this.netns.node, netns: this.netns.netns, dev: dev.name, step: 'neigh_resolve', entry: n.format(), state: 'INCOMPLETE', verdict: 'QUEUE' });
+    this.netns.trace?.record({ kind: 'linux.neigh', time: now, node: this.netns.node, netns: this.netns.netns, dev: dev.name, step: 'neigh_resolve', entry: n.format(), state: 'INCOMPLETE', verdict: 'QUEUE', packet: tracePacketId(packet) });
     this.arm(n, this.netns.sysctl_.neigh.retrans_time_ms * 1e6);
     this.probe(n);
   }
@@ -172,7 +172,7 @@ export class NeighTable {
   private enqueue(n: Neighbour, p: PacketBuffer): void {
     if (n.queue.length >= this.netns.sysctl_.neigh.unres_qlen) {
       n.queue.shift();
-      this.netns.trace?.record({ kind: 'linux.drop', time: this.netns.clock.now, node: this.netns.node, netns: this.netns.netns, dev: n.dev.name, step: 'neigh_resolve', reason: 'NEIGH_QUEUEFULL' });
+      this.netns.trace?.record({ kind: 'linux.drop', time: this.netns.clock.now, node: this.netns.node, netns: this.netns.netns, dev: n.dev.name, step: 'neigh_resolve', reason: 'NEIGH_QUEUEFULL', packet: tracePacketId(p) });
     }
     n.queue.push(p);
   }

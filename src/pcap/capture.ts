@@ -8,9 +8,11 @@
  *   call, so a PacketBuffer view can be passed without copying.
  * - `direction`: 'in' = received by the device, 'out' = transmitted by it.
  * - `comment`: optional per-frame note, e.g. the step that handled it.
+ * - `packet`: optional trace number of the packet (the same on every device it crosses), for
+ *   printers that group a trace by packet.
  */
 export interface CaptureSink {
-  frame(ifaceName: string, timeNs: number, bytes: Uint8Array, direction: Direction, comment?: string): void;
+  frame(ifaceName: string, timeNs: number, bytes: Uint8Array, direction: Direction, comment?: string, packet?: number): void;
 }
 
 export type Direction = 'in' | 'out';
@@ -18,10 +20,10 @@ export type Direction = 'in' | 'out';
 /** Passes only frames on interfaces `keep` accepts; e.g. one device into a classic pcap. */
 export function filterCapture(sink: CaptureSink, keep: (ifaceName: string) => boolean): CaptureSink {
   return {
-    frame(ifaceName, timeNs, bytes, direction, comment) {
+    frame(ifaceName, timeNs, bytes, direction, comment, packet) {
       if (!keep(ifaceName)) return;
-      if (comment === undefined) sink.frame(ifaceName, timeNs, bytes, direction);
-      else sink.frame(ifaceName, timeNs, bytes, direction, comment);
+      if (comment === undefined && packet === undefined) sink.frame(ifaceName, timeNs, bytes, direction);
+      else sink.frame(ifaceName, timeNs, bytes, direction, comment, packet);
     },
   };
 }

@@ -4,7 +4,7 @@
  * checksum patched; FORWARD hooks; then ip_output. ICMP redirects are not sent.
  */
 import { NF_ACCEPT } from '../../netfilter/hooks.js';
-import type { PacketBuffer } from '../../wire/packet-buffer.js';
+import { tracePacketId, type PacketBuffer } from '../../wire/packet-buffer.js';
 import type { Route } from '../fib.js';
 import { runHooks } from '../hooks.js';
 import type { NetDevice } from '../link/device.js';
@@ -18,7 +18,7 @@ export function ipForward(netns: Netns, inDev: NetDevice, r: Route, p: PacketBuf
   const ip = p.head;
   const ttl = b[ip + 8]!;
   if (ttl <= 1) {
-    netns.trace?.record({ kind: 'linux.ttl', time: netns.clock.now, node: netns.node, netns: netns.netns, dev: inDev.name, step: 'ip_forward', ttl, verdict: 'EXCEEDED' });
+    netns.trace?.record({ kind: 'linux.ttl', time: netns.clock.now, node: netns.node, netns: netns.netns, dev: inDev.name, step: 'ip_forward', ttl, verdict: 'EXCEEDED', packet: tracePacketId(p) });
     icmpSend(netns, p, 11, 0, 0);
     return;
   }
@@ -35,7 +35,7 @@ export function ipForward(netns: Netns, inDev: NetDevice, r: Route, p: PacketBuf
   b[ip + 10] = check >>> 8;
   b[ip + 11] = check & 255;
   b[ip + 8] = ttl - 1;
-  netns.trace?.record({ kind: 'linux.ttl', time: netns.clock.now, node: netns.node, netns: netns.netns, dev: inDev.name, step: 'ip_forward', ttl: ttl - 1 });
+  netns.trace?.record({ kind: 'linux.ttl', time: netns.clock.now, node: netns.node, netns: netns.netns, dev: inDev.name, step: 'ip_forward', ttl: ttl - 1, packet: tracePacketId(p) });
   const hooks = netns.hooks.FORWARD;
   if (hooks.length && runHooks(netns, hooks, 'FORWARD', p, inDev.name, out.name, physIn) !== NF_ACCEPT) return;
   ipOutput(netns, r, p, inDev, physIn);

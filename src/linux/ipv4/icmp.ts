@@ -9,7 +9,7 @@
  */
 import { internetChecksum } from '../../wire/checksum.js';
 import { formatIpv4, readIpv4, writeIpv4, type Ipv4Addr } from '../../wire/ipv4-address.js';
-import { PacketBuffer } from '../../wire/packet-buffer.js';
+import { PacketBuffer, tracePacketId } from '../../wire/packet-buffer.js';
 import type { NetDevice } from '../link/device.js';
 import type { Netns } from '../netns.js';
 import { ipLocalOut, routeOutput } from './output.js';
@@ -57,7 +57,7 @@ export function icmpSend(netns: Netns, off: PacketBuffer, type: number, code: nu
   const rt = routeOutput(netns, saddr, local ? { src: daddr } : {});
   if (typeof rt === 'string') return;
   if (rt.type !== 'local' && RATEMASK & (1 << type) && !xrlimAllow(netns, saddr)) {
-    netns.trace?.record({ kind: 'linux.drop', time: netns.clock.now, node: netns.node, netns: netns.netns, dev: rt.dev.name, step: 'icmp_send', reason: 'ICMP_RATELIMIT' });
+    netns.trace?.record({ kind: 'linux.drop', time: netns.clock.now, node: netns.node, netns: netns.netns, dev: rt.dev.name, step: 'icmp_send', reason: 'ICMP_RATELIMIT', packet: tracePacketId(off) });
     return;
   }
   const src: Ipv4Addr = local ? daddr : rt.src;
@@ -97,7 +97,7 @@ export function icmpSend(netns: Netns, off: PacketBuffer, type: number, code: nu
   const ic = internetChecksum(q, t, 8 + quoted);
   q[t + 2] = ic >>> 8;
   q[t + 3] = ic & 255;
-  netns.trace?.record({ kind: 'linux.icmp', time: netns.clock.now, node: netns.node, netns: netns.netns, dev: rt.dev.name, step: 'icmp_send', type, code, to: formatIpv4(saddr) });
+  netns.trace?.record({ kind: 'linux.icmp', time: netns.clock.now, node: netns.node, netns: netns.netns, dev: rt.dev.name, step: 'icmp_send', type, code, to: formatIpv4(saddr), packet: tracePacketId(off) });
   ipLocalOut(netns, p);
 }
 
@@ -108,7 +108,7 @@ export function icmpRcv(netns: Netns, dev: NetDevice, p: PacketBuffer): void {
   const t = p.transport;
   const len = p.end - t;
   if (len < 8 || internetChecksum(b, t, len) !== 0) {
-    netns.trace?.record({ kind: 'linux.drop', time: netns.clock.now, node: netns.node, netns: netns.netns, dev: dev.name, step: 'icmp_rcv', reason: 'ICMP_CSUM' });
+    netns.trace?.record({ kind: 'linux.drop', time: netns.clock.now, node: netns.node, netns: netns.netns, dev: dev.name, step: 'icmp_rcv', reason: 'ICMP_CSUM', packet: tracePacketId(p) });
     return;
   }
   const type = b[t]!;
@@ -166,6 +166,6 @@ function echoReply(netns: Netns, req: PacketBuffer): void {
   const ic = internetChecksum(q, o + 20, icmpLen);
   q[o + 22] = ic >>> 8;
   q[o + 23] = ic & 255;
-  netns.trace?.record({ kind: 'linux.icmp', time: netns.clock.now, node: netns.node, netns: netns.netns, dev: '', step: 'icmp_echo', type: 0, code: 0, to: formatIpv4(saddr) });
+  netns.trace?.record({ kind: 'linux.icmp', time: netns.clock.now, node: netns.node, netns: netns.netns, dev: '', step: 'icmp_echo', type: 0, code: 0, to: formatIpv4(saddr), packet: tracePacketId(req) });
   ipLocalOut(netns, p);
 }

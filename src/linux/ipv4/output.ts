@@ -7,7 +7,7 @@
 import { NF_ACCEPT } from '../../netfilter/hooks.js';
 import { formatIpv4, readIpv4, type Ipv4Addr } from '../../wire/ipv4-address.js';
 import type { MacAddr } from '../../wire/mac-address.js';
-import type { PacketBuffer } from '../../wire/packet-buffer.js';
+import { tracePacketId, type PacketBuffer } from '../../wire/packet-buffer.js';
 import { formatRoute, SCOPE_NUM, type Route } from '../fib.js';
 import { runHooks } from '../hooks.js';
 import type { RouteError, RouteInfo, RouteOutputOptions } from '../ip-layer.js';
@@ -34,8 +34,8 @@ export function fibLookupOif(netns: Netns, dst: Ipv4Addr, oif: number): Route | 
   return undefined;
 }
 
-function traceFib(netns: Netns, step: string, dst: Ipv4Addr, r: Route | undefined): void {
-  netns.trace?.record({ kind: 'linux.fib', time: netns.clock.now, node: netns.node, netns: netns.netns, dev: r?.dev?.name ?? '', step, route: r ? formatRoute(r, true).trimEnd() : null, dst: formatIpv4(dst), verdict: r ? r.type : 'ENETUNREACH' });
+function traceFib(netns: Netns, step: string, dst: Ipv4Addr, r: Route | undefined, packet?: PacketBuffer): void {
+  netns.trace?.record({ kind: 'linux.fib', time: netns.clock.now, node: netns.node, netns: netns.netns, dev: r?.dev?.name ?? '', step, route: r ? formatRoute(r, true).trimEnd() : null, dst: formatIpv4(dst), verdict: r ? r.type : 'ENETUNREACH', ...(packet ? { packet: tracePacketId(packet) } : {}) });
 }
 
 function routeError(r: Route | undefined): RouteError | null {
@@ -60,9 +60,13 @@ export function routeOutput(netns: Netns, dst: Ipv4Addr, opts: RouteOutputOption
     const src = opts.src || netns.inetSelectAddr(dev, 0 as Ipv4Addr, SCOPE_NUM.link);
     return { type: 'unicast', dev, src, nexthop: dst, mtu: dev.mtu };
   }
-  traceFib(netns, 'ip_route_output', dst, r);
   const err = routeError(r);
-  if (err !== null || r === undefined) return err ?? 'ENETUNREACH';
+  // A socket's own lookup (connect, sendmsg) shows only when it fails: when it succeeds, each
+  // packet's ip_route_output line below names the same route, once.
+  if (err !== null || r === undefined) {
+    traceFib(netns, 'ip_route_output', dst, r);
+    return err ?? 'ENETUNREACH';
+  }
   const src = opts.src || netns.routeSource(r, dst);
   if (r.type === 'local') {
     const lo = netns.devByIndex(1)!;
@@ -73,9 +77,9 @@ export function routeOutput(netns: Netns, dst: Ipv4Addr, opts: RouteOutputOption
 }
 
 /** Output route for a packet already built: the device and next hop. */
-function outputRoute(netns: Netns, dst: Ipv4Addr, oif: number): Route | RouteError {
+function outputRoute(netns: Netns, dst: Ipv4Addr, oif: number, packet: PacketBuffer): Route | RouteError {
   const r = fibLookupOif(netns, dst, oif);
-  traceFib(netns, 'ip_route_output', dst, r);
+  traceFib(netns, 'ip_route_output', dst, r, packet);
   const err = routeError(r);
   if (err !== null || r === undefined) {
     if (r === undefined && oif && netns.devByIndex(oif)) return onLinkRoute(netns.devByIndex(oif)!, dst);
@@ -98,7 +102,7 @@ export function ipLocalOut(netns: Netns, packet: PacketBuffer, oif = 0): 'sent' 
   packet.network = ip;
   packet.transport = ip + (b[ip]! & 15) * 4;
   const daddr = readIpv4(b, ip + 16);
-  let r = outputRoute(netns, daddr, oif);
+  let r = outputRoute(netns, daddr, oif, packet);
   if (typeof r === 'string') return r;
   const out = outDevOf(netns, r);
   const hooks = netns.hooks.OUTPUT;
@@ -108,7 +112,7 @@ export function ipLocalOut(netns: Netns, packet: PacketBuffer, oif = 0): 'sent' 
     const nd = readIpv4(b, ip + 16);
     if (nd !== daddr || packet.mark !== mark) {
       // ip_route_me_harder: NAT or a mark changed where the packet goes.
-      const r2 = outputRoute(netns, nd, oif);
+      const r2 = outputRoute(netns, nd, oif, packet);
       if (typeof r2 === 'string') return 'sent';
       r = r2;
     }
@@ -141,7 +145,7 @@ export function ipOutput(netns: Netns, r: Route, packet: PacketBuffer, inDev: Ne
       return;
     }
     const frags = ipFragment(packet, mtu);
-    netns.trace?.record({ kind: 'linux.frag', time: netns.clock.now, node: netns.node, netns: netns.netns, dev: out.name, step: 'ip_fragment', count: frags.length, mtu });
+    netns.trace?.record({ kind: 'linux.frag', time: netns.clock.now, node: netns.node, netns: netns.netns, dev: out.name, step: 'ip_fragment', count: frags.length, mtu, packet: tracePacketId(packet) });
     for (const f of frags) finishOutput2(netns, r, out, f, daddr);
     return;
   }

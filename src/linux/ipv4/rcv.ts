@@ -8,7 +8,7 @@
 import { NF_ACCEPT } from '../../netfilter/hooks.js';
 import { internetChecksum } from '../../wire/checksum.js';
 import { formatIpv4, readIpv4, type Ipv4Addr } from '../../wire/ipv4-address.js';
-import type { PacketBuffer } from '../../wire/packet-buffer.js';
+import { tracePacketId, type PacketBuffer } from '../../wire/packet-buffer.js';
 import { formatRoute, type Route } from '../fib.js';
 import { runHooks } from '../hooks.js';
 import type { NetDevice } from '../link/device.js';
@@ -17,8 +17,8 @@ import { ipForward } from './forward.js';
 import { icmpRcv, icmpSend } from './icmp.js';
 import { ipDefrag } from './fragment.js';
 
-function drop(netns: Netns, dev: NetDevice, step: string, reason: string): void {
-  netns.trace?.record({ kind: 'linux.drop', time: netns.clock.now, node: netns.node, netns: netns.netns, dev: dev.name, step, reason });
+function drop(netns: Netns, p: PacketBuffer, dev: NetDevice, step: string, reason: string): void {
+  netns.trace?.record({ kind: 'linux.drop', time: netns.clock.now, node: netns.node, netns: netns.netns, dev: dev.name, step, reason, packet: tracePacketId(p) });
 }
 
 /** ip_rcv + ip_rcv_core: `p.head` at the IPv4 header. */
@@ -27,17 +27,17 @@ export function ipRcv(netns: Netns, dev: NetDevice, p: PacketBuffer, pktType: nu
   const b = p.buf;
   const ip = p.head;
   const avail = p.end - ip;
-  if (avail < 20) return drop(netns, dev, 'ip_rcv', 'PKT_TOO_SMALL');
+  if (avail < 20) return drop(netns, p, dev, 'ip_rcv', 'PKT_TOO_SMALL');
   const vihl = b[ip]!;
   const ihl = (vihl & 15) * 4;
-  if (vihl >> 4 !== 4 || ihl < 20 || ihl > avail) return drop(netns, dev, 'ip_rcv', 'IP_INHDR');
-  if (internetChecksum(b, ip, ihl) !== 0) return drop(netns, dev, 'ip_rcv', 'IP_CSUM');
+  if (vihl >> 4 !== 4 || ihl < 20 || ihl > avail) return drop(netns, p, dev, 'ip_rcv', 'IP_INHDR');
+  if (internetChecksum(b, ip, ihl) !== 0) return drop(netns, p, dev, 'ip_rcv', 'IP_CSUM');
   const tot = (b[ip + 2]! << 8) | b[ip + 3]!;
-  if (tot > avail || tot < ihl) return drop(netns, dev, 'ip_rcv', 'PKT_TOO_SMALL');
+  if (tot > avail || tot < ihl) return drop(netns, p, dev, 'ip_rcv', 'PKT_TOO_SMALL');
   p.end = ip + tot;
   p.network = ip;
   p.transport = ip + ihl;
-  netns.trace?.record({ kind: 'linux.rcv', time: netns.clock.now, node: netns.node, netns: netns.netns, dev: dev.name, step: 'ip_rcv', len: tot });
+  netns.trace?.record({ kind: 'linux.rcv', time: netns.clock.now, node: netns.node, netns: netns.netns, dev: dev.name, step: 'ip_rcv', len: tot, packet: tracePacketId(p) });
   let physIn: string | null = null;
   if (netns.brnfDone === p) {
     netns.brnfDone = null; // ip_sabotage_in: PREROUTING already ran at bridge level
@@ -67,38 +67,38 @@ function ipRcvFinish(netns: Netns, dev: NetDevice, p: PacketBuffer, pktType: num
   }
   const all = netns.sysctl_.all;
   const c = dev.conf;
-  if (isMulticast(saddr) || saddr === 0xffffffff) return drop(netns, dev, 'ip_route_input', 'IP_INVALID_SOURCE');
+  if (isMulticast(saddr) || saddr === 0xffffffff) return drop(netns, p, dev, 'ip_route_input', 'IP_INVALID_SOURCE');
   if (daddr === 0xffffffff || (saddr === 0 && daddr === 0)) {
     ipLocalDeliver(netns, dev, p, daddr, physIn);
     return;
   }
-  if (saddr === 0) return drop(netns, dev, 'ip_route_input', 'IP_INVALID_SOURCE');
-  if (daddr >>> 24 === 0) return drop(netns, dev, 'ip_route_input', 'IP_INVALID_DEST');
+  if (saddr === 0) return drop(netns, p, dev, 'ip_route_input', 'IP_INVALID_SOURCE');
+  if (daddr >>> 24 === 0) return drop(netns, p, dev, 'ip_route_input', 'IP_INVALID_DEST');
   const localnet = all.route_localnet || c.route_localnet;
-  if (daddr >>> 24 === 127 && !localnet) return drop(netns, dev, 'ip_route_input', 'IP_LOCALNET');
-  if (saddr >>> 24 === 127 && !localnet) return drop(netns, dev, 'ip_route_input', 'IP_LOCALNET');
-  if (isMulticast(daddr)) return drop(netns, dev, 'ip_route_input', 'MULTICAST_NOT_MODELLED');
+  if (daddr >>> 24 === 127 && !localnet) return drop(netns, p, dev, 'ip_route_input', 'IP_LOCALNET');
+  if (saddr >>> 24 === 127 && !localnet) return drop(netns, p, dev, 'ip_route_input', 'IP_LOCALNET');
+  if (isMulticast(daddr)) return drop(netns, p, dev, 'ip_route_input', 'MULTICAST_NOT_MODELLED');
   const r = netns.fibLookup(daddr);
-  netns.trace?.record({ kind: 'linux.fib', time: netns.clock.now, node: netns.node, netns: netns.netns, dev: dev.name, step: 'ip_route_input', route: r ? formatRoute(r, true).trimEnd() : null, dst: formatIpv4(daddr), verdict: r ? r.type : 'ENETUNREACH' });
+  netns.trace?.record({ kind: 'linux.fib', time: netns.clock.now, node: netns.node, netns: netns.netns, dev: dev.name, step: 'ip_route_input', route: r ? formatRoute(r, true).trimEnd() : null, dst: formatIpv4(daddr), verdict: r ? r.type : 'ENETUNREACH', packet: tracePacketId(p) });
   const forwarding = c.forwarding !== 0;
   if (r === undefined) {
-    if (!forwarding) return drop(netns, dev, 'ip_route_input', 'IP_INADDRERRORS');
+    if (!forwarding) return drop(netns, p, dev, 'ip_route_input', 'IP_INADDRERRORS');
     icmpSend(netns, p, 3, 0, 0); // ip_error: ENETUNREACH
     return;
   }
   if (r.type === 'local' || r.type === 'broadcast') {
     const bad = validateSource(netns, dev, saddr);
-    if (bad !== null) return drop(netns, dev, 'fib_validate_source', bad);
+    if (bad !== null) return drop(netns, p, dev, 'fib_validate_source', bad);
     ipLocalDeliver(netns, dev, p, daddr, physIn);
     return;
   }
-  if (!forwarding) return drop(netns, dev, 'ip_route_input', 'IP_INADDRERRORS');
-  if (r.type === 'blackhole') return drop(netns, dev, 'ip_route_input', 'BLACKHOLE');
+  if (!forwarding) return drop(netns, p, dev, 'ip_route_input', 'IP_INADDRERRORS');
+  if (r.type === 'blackhole') return drop(netns, p, dev, 'ip_route_input', 'BLACKHOLE');
   if (r.type === 'unreachable') return icmpSend(netns, p, 3, 1, 0);
   if (r.type === 'prohibit') return icmpSend(netns, p, 3, 13, 0);
-  if (r.type !== 'unicast') return drop(netns, dev, 'ip_route_input', 'NO_ROUTE');
+  if (r.type !== 'unicast') return drop(netns, p, dev, 'ip_route_input', 'NO_ROUTE');
   const bad = validateSource(netns, dev, saddr);
-  if (bad !== null) return drop(netns, dev, 'fib_validate_source', bad);
+  if (bad !== null) return drop(netns, p, dev, 'fib_validate_source', bad);
   ipForward(netns, dev, r, p, pktType, physIn);
 }
 
@@ -136,7 +136,7 @@ function ipLocalDeliver(netns: Netns, dev: NetDevice, pkt: PacketBuffer, daddr: 
   const hooks = netns.hooks.INPUT;
   if (hooks.length && runHooks(netns, hooks, 'INPUT', p, dev.name, null, physIn) !== NF_ACCEPT) return;
   const proto = b[ip + 9]!;
-  netns.trace?.record({ kind: 'linux.deliver', time: netns.clock.now, node: netns.node, netns: netns.netns, dev: dev.name, step: 'ip_local_deliver', proto });
+  netns.trace?.record({ kind: 'linux.deliver', time: netns.clock.now, node: netns.node, netns: netns.netns, dev: dev.name, step: 'ip_local_deliver', proto, packet: tracePacketId(p) });
   if (proto === 1) {
     icmpRcv(netns, dev, p);
     return;
@@ -160,5 +160,5 @@ function ipLocalDeliver(netns: Netns, dev: NetDevice, pkt: PacketBuffer, daddr: 
     return;
   }
   if (proto !== 6 && !broadcast) icmpSend(netns, p, 3, 2, 0); // no raw socket, no protocol
-  else drop(netns, dev, 'ip_local_deliver', 'NO_SOCKET');
+  else drop(netns, p, dev, 'ip_local_deliver', 'NO_SOCKET');
 }

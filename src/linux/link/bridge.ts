@@ -11,7 +11,7 @@
 import { NF_ACCEPT } from '../../netfilter/hooks.js';
 import { readIpv4 } from '../../wire/ipv4-address.js';
 import { formatMac, readMac, writeMac, type MacAddr } from '../../wire/mac-address.js';
-import { PacketBuffer } from '../../wire/packet-buffer.js';
+import { PacketBuffer, tracePacketId } from '../../wire/packet-buffer.js';
 import { BridgeFdb, formatBridgeFdb } from '../fdb.js';
 import { runHooks } from '../hooks.js';
 import { NUD_CONNECTED } from '../neigh.js';
@@ -139,7 +139,7 @@ export class BridgeDevice extends NetDevice {
     }
     const dst = readMac(b, o);
     const f = this.fdb.get(dst, this.netns.clock.now);
-    this.netns.trace?.record({ kind: 'linux.fdb', time: this.netns.clock.now, node: this.netns.node, netns: this.netns.netns, dev: this.name, step: 'br_dev_xmit', entry: f ? formatBridgeFdb(f, this) : null, mac: formatMac(dst), verdict: f ? 'FORWARD' : 'FLOOD' });
+    this.netns.trace?.record({ kind: 'linux.fdb', time: this.netns.clock.now, node: this.netns.node, netns: this.netns.netns, dev: this.name, step: 'br_dev_xmit', entry: f ? formatBridgeFdb(f, this) : null, mac: formatMac(dst), verdict: f ? 'FORWARD' : 'FLOOD', packet: tracePacketId(p) });
     if (f === undefined) this.flood(p, null);
     else if (f.port !== null) f.port.queueXmit(p);
   }
@@ -187,7 +187,7 @@ export class BridgeDevice extends NetDevice {
     const now = netns.clock.now;
     if (b[o]! & 1) {
       // Broadcast and multicast: flooded to the other ports and passed up to the host.
-      netns.trace?.record({ kind: 'linux.fdb', time: now, node: netns.node, netns: netns.netns, dev: this.name, step: 'br_handle_frame', entry: null, mac: formatMac(readMac(b, o)), verdict: 'FLOOD' });
+      netns.trace?.record({ kind: 'linux.fdb', time: now, node: netns.node, netns: netns.netns, dev: this.name, step: 'br_handle_frame', entry: null, mac: formatMac(readMac(b, o)), verdict: 'FLOOD', packet: tracePacketId(p) });
       const up = p.clone();
       this.floodFrom(port, p, nf);
       if (nf) {
@@ -199,7 +199,7 @@ export class BridgeDevice extends NetDevice {
     }
     const dst = readMac(b, o);
     const f = this.fdb.get(dst, now);
-    netns.trace?.record({ kind: 'linux.fdb', time: now, node: netns.node, netns: netns.netns, dev: this.name, step: 'br_handle_frame', entry: f ? formatBridgeFdb(f, this) : null, mac: formatMac(dst), verdict: f ? (f.isLocal ? 'LOCAL' : 'FORWARD') : 'FLOOD' });
+    netns.trace?.record({ kind: 'linux.fdb', time: now, node: netns.node, netns: netns.netns, dev: this.name, step: 'br_handle_frame', entry: f ? formatBridgeFdb(f, this) : null, mac: formatMac(dst), verdict: f ? (f.isLocal ? 'LOCAL' : 'FORWARD') : 'FLOOD', packet: tracePacketId(p) });
     if (f !== undefined && f.isLocal) {
       if (nf) {
         netns.brnfDone = p;

@@ -1,6 +1,6 @@
 /** The dummy device (drivers/net/dummy.c): NOARP, always has carrier, eats what it is given. kube-ipvs0 is one. */
 import type { MacAddr } from '../../wire/mac-address.js';
-import type { PacketBuffer } from '../../wire/packet-buffer.js';
+import { tracePacketId, type PacketBuffer } from '../../wire/packet-buffer.js';
 import type { Netns } from '../netns.js';
 import { NetDevice, type LinkKind } from './device.js';
 
@@ -19,6 +19,6 @@ export class DummyDevice extends NetDevice {
     return this.adminUp ? 'UNKNOWN' : 'DOWN';
   }
   startXmit(_p: PacketBuffer): void {
-    this.netns.trace?.record({ kind: 'linux.drop', time: this.netns.clock.now, node: this.netns.node, netns: this.netns.netns, dev: this.name, step: 'dummy_xmit', reason: 'DUMMY' });
+    this.netns.trace?.record({ kind: 'linux.drop', time: this.netns.clock.now, node: this.netns.node, netns: this.netns.netns, dev: this.name, step: 'dummy_xmit', reason: 'DUMMY', packet: tracePacketId(_p) });
   }
 }

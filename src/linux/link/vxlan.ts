@@ -9,7 +9,7 @@
 import { l4Checksum, internetChecksum, udpChecksumOnWire } from '../../wire/checksum.js';
 import { formatIpv4, writeIpv4, type Ipv4Addr } from '../../wire/ipv4-address.js';
 import { formatMac, MAC_ZERO, readMac, type MacAddr } from '../../wire/mac-address.js';
-import type { PacketBuffer } from '../../wire/packet-buffer.js';
+import { tracePacketId, type PacketBuffer } from '../../wire/packet-buffer.js';
 import { ipLocalOut } from '../ipv4/output.js';
 import type { Netns } from '../netns.js';
 import { NetlinkError } from '../errors.js';
@@ -136,7 +136,7 @@ export class VxlanDevice extends NetDevice {
     const dstMac = readMac(b, p.head);
     let rs = this.fdbMap.get(dstMac);
     if (rs === undefined) rs = this.fdbMap.get(MAC_ZERO);
-    ns.trace?.record({ kind: 'linux.fdb', time: ns.clock.now, node: ns.node, netns: ns.netns, dev: this.name, step: 'vxlan_xmit', entry: rs && rs.length ? this.fdbLineOf(rs[0]!) : null, mac: formatMac(dstMac), verdict: rs ? 'ENCAP' : 'DROP' });
+    ns.trace?.record({ kind: 'linux.fdb', time: ns.clock.now, node: ns.node, netns: ns.netns, dev: this.name, step: 'vxlan_xmit', entry: rs && rs.length ? this.fdbLineOf(rs[0]!) : null, mac: formatMac(dstMac), verdict: rs ? 'ENCAP' : 'DROP', packet: tracePacketId(p) });
     if (rs === undefined || rs.length === 0) return;
     for (let i = 0; i < rs.length; i++) {
       const e = rs[i]!;

@@ -29,7 +29,10 @@ export class SocketLayer {
   readonly rng: Random;
   readonly ports: EphemeralPorts;
   readonly ident: IpIdentGenerator;
-  readonly trace: TraceSink<SockTraceEvent> | null;
+  /** The namespace's sink as it is now: a trace can start after the socket layer exists. */
+  get trace(): TraceSink<SockTraceEvent> | null {
+    return this.ip.trace as TraceSink<SockTraceEvent> | null;
+  }
   /** net_secret / ts_secret: keys of the ISN and timestamp-offset hashes. */
   private readonly seqKey: number;
   private readonly tsKey: number;
@@ -40,7 +43,6 @@ export class SocketLayer {
     this.rng = ip.rng.fork('sock');
     this.ports = new EphemeralPorts(this.rng.fork('ports'));
     this.ident = new IpIdentGenerator(this.rng.fork('ip-ident'), () => ip.clock.now);
-    this.trace = ip.trace as TraceSink<SockTraceEvent> | null;
     this.seqKey = this.rng.u32();
     this.tsKey = this.rng.u32();
     ip.registerProtocol(IPPROTO_TCP, {

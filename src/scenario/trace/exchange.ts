@@ -26,7 +26,7 @@ export interface Target {
 
 /** One entry of what happened, in order: a frame seen on a device, or a decision. */
 export type Step =
-  | { readonly type: 'frame'; readonly time: number; readonly iface: string; readonly node: string; readonly netns: string; readonly dev: string; readonly direction: Direction; readonly bytes: Uint8Array }
+  | { readonly type: 'frame'; readonly time: number; readonly iface: string; readonly node: string; readonly netns: string; readonly dev: string; readonly direction: Direction; readonly bytes: Uint8Array; readonly packet?: number }
   | { readonly type: 'event'; readonly event: TraceEventBase };
 
 export interface ExchangeResult {
@@ -92,9 +92,9 @@ class Recorder implements TraceSink<TraceEventBase>, CaptureSink {
   record(event: TraceEventBase): void {
     this.steps.push({ type: 'event', event });
   }
-  frame(iface: string, time: number, bytes: Uint8Array, direction: Direction): void {
+  frame(iface: string, time: number, bytes: Uint8Array, direction: Direction, _comment?: string, packet = 0): void {
     const [node = '', netns = '', ...dev] = iface.split('/');
-    this.steps.push({ type: 'frame', time, iface, node, netns, dev: dev.join('/'), direction, bytes: bytes.slice() });
+    this.steps.push({ type: 'frame', time, iface, node, netns, dev: dev.join('/'), direction, bytes: bytes.slice(), packet });
   }
 }
 
@@ -112,7 +112,7 @@ export interface ExchangeOptions {
 export function runExchange(rt: Runtime, from: Place, to: Target, proto: Proto, opts: ExchangeOptions = {}): ExchangeResult {
   const w = rt.world;
   const rec = new Recorder();
-  const tee: CaptureSink = opts.capture ? { frame: (i, t, b, d, c) => (rec.frame(i, t, b, d), opts.capture!.frame(i, t, b, d, c)) } : rec;
+  const tee: CaptureSink = opts.capture ? { frame: (i, t, b, d, c, n) => (rec.frame(i, t, b, d, c, n), opts.capture!.frame(i, t, b, d, c)) } : rec;
   // Capture for this exchange only: a runtime that serves several exchanges must not keep
   // feeding (and stacking wrappers for) the earlier ones' recorders.
   const stops: (() => void)[] = [];

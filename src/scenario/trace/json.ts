@@ -1,7 +1,8 @@
-import { TcpdumpPrinter } from '../../pcap/tcpdump.js';
 import type { TraceEventBase } from '../../sim/trace.js';
 import { formatIpv4 } from '../../wire/ipv4-address.js';
 import type { ExchangeResult } from './exchange.js';
+import { packetOfSteps } from './packets.js';
+import { frameSummaries } from './text.js';
 
 /** An event as plain JSON: scalar fields kept, model objects (services, conns) left out. */
 function plain(e: TraceEventBase): Record<string, unknown> {
@@ -12,16 +13,17 @@ function plain(e: TraceEventBase): Record<string, unknown> {
 
 /** The `--json` form of a trace; its schema is docs/trace-json.md. */
 export function traceJson(r: ExchangeResult): Record<string, unknown> {
-  const tcpdump = new TcpdumpPrinter();
+  const summaries = frameSummaries(r.steps);
+  const packets = packetOfSteps(r.steps);
   const devices: Record<string, unknown>[] = [];
   const decisions: Record<string, unknown>[] = [];
-  for (const st of r.steps) {
+  r.steps.forEach((st, i) => {
     if (st.type === 'frame') {
-      devices.push({ time: st.time, node: st.node, netns: st.netns, dev: st.dev, direction: st.direction, length: st.bytes.length, summary: tcpdump.frame(st.bytes) });
+      devices.push({ time: st.time, node: st.node, netns: st.netns, dev: st.dev, direction: st.direction, length: st.bytes.length, packet: packets[i]!, summary: summaries[i]! });
     } else if (st.event.kind !== 'linux.rcv' && st.event.kind !== 'linux.xmit') {
-      decisions.push(plain(st.event));
+      decisions.push({ ...plain(st.event), packet: packets[i]! });
     }
-  }
+  });
   const nat = decisions.filter((d) => d.kind === 'nf.nat' || d.kind === 'ipvs.nat');
   // The chosen backend: where the first DNAT (iptables or IPVS) rewrote the address:port the
   // sender dialed; null when nothing translated it (a pod IP, or a proxy such as the LB).

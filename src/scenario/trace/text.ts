@@ -3,6 +3,7 @@ import { TcpdumpPrinter } from '../../pcap/tcpdump.js';
 import type { TraceEventBase } from '../../sim/trace.js';
 import { formatIpv4 } from '../../wire/ipv4-address.js';
 import type { ExchangeResult, Step } from './exchange.js';
+import { packetOfSteps } from './packets.js';
 
 /** Seconds with microseconds, as `tcpdump -ttt`-style relative times read. */
 function secs(ns: number): string {
@@ -47,7 +48,8 @@ export function describeEvent(e: Ev, verbose: boolean): string | null {
     case 'nf.table':
       return `table   ${s('table')} ${s('hook')}: ${s('evaluated')} rules evaluated${e.verdict ? ', ' + e.verdict : ''}`;
     case 'nf.nat':
-      return `nat     ${s('manip')} ${s('from')} -> ${s('to')} (${s('how')}, ct ${s('ctId')})`;
+      // nf_nat_alloc_null_binding: the connection is NATed to itself (no rule translated it).
+      return e.how === 'null-binding' ? `nat     ${s('manip')} null binding (ct ${s('ctId')})` : `nat     ${s('manip')} ${s('from')} -> ${s('to')} (${s('how')}, ct ${s('ctId')})`;
     case 'nf.ct':
       return `ct      ${s('action')}${e.ctinfo ? ' ' + s('ctinfo') : ''}${e.entry ? '  ' + s('entry') : ''}`;
     case 'nf.log':
@@ -92,33 +94,89 @@ function where(st: Step): string {
   return st.type === 'frame' ? `${st.node} ${st.netns}` : `${st.event.node} ${st.event.netns}`;
 }
 
-/** The human trace: grouped by machine and namespace, one line per frame and per decision. */
+/** What `tcpdump -nn -i DEV` prints for each frame: one printer per device, as one tcpdump each. */
+export function frameSummaries(steps: readonly Step[]): (string | null)[] {
+  const printers = new Map<string, TcpdumpPrinter>();
+  return steps.map((st) => {
+    if (st.type !== 'frame') return null;
+    let pr = printers.get(st.iface);
+    if (!pr) printers.set(st.iface, (pr = new TcpdumpPrinter()));
+    return pr.frame(st.bytes);
+  });
+}
+
+interface Line {
+  readonly where: string;
+  readonly text: string;
+}
+
+/** The printable lines of the steps, in order (null for steps nothing is printed for). */
+function stepLines(r: ExchangeResult, verbose: boolean, indent: number): (Line | null)[] {
+  const summaries = frameSummaries(r.steps);
+  return r.steps.map((st, i) => {
+    let line: string | null;
+    let time: number;
+    if (st.type === 'frame') {
+      time = st.time;
+      const prefix = `${secs(time)}  ${st.dev} ${st.direction === 'out' ? '>' : '<'}  `;
+      return { where: where(st), text: prefix + summaries[i]!.split('\n').join('\n' + ' '.repeat(indent + prefix.length)) };
+    }
+    time = st.event.time;
+    line = describeEvent(st.event as Ev, verbose);
+    if (line === null) return null;
+    if (st.event.dev && !line.startsWith('route') && !line.startsWith('neigh') && !line.startsWith('fdb')) line = `${line}  (${st.event.dev})`;
+    return { where: where(st), text: `${secs(time)}  ${line}` };
+  });
+}
+
+/**
+ * The human trace, grouped per packet (numbered by first appearance, headed by what tcpdump
+ * prints for it where it first appears) and, within a packet, per machine and namespace in
+ * the order it crossed them: one line per frame and per decision.
+ */
 export function formatTraceText(r: ExchangeResult, verbose = false): string {
   const out: string[] = [];
   const port = r.to.port !== undefined && r.proto !== 'icmp' ? `:${r.to.port}` : '';
   out.push(`trace ${r.from.label} (${r.from.ip}) -> ${r.to.label}${r.to.label.includes(formatIpv4(r.to.ip)) ? '' : ` (${formatIpv4(r.to.ip)}${port})`} ${r.proto}`);
   if (r.lookup) out.push(`getaddrinfo("${r.lookup.name}"): ${r.lookup.status}${r.lookup.answeredBy ? ` as ${r.lookup.answeredBy}` : ''}${r.lookup.addresses.length ? ` -> ${r.lookup.addresses.join(' ')}` : ''}`);
-  const tcpdump = new TcpdumpPrinter();
-  let at = '';
-  for (const st of r.steps) {
-    let line: string | null;
-    let time: number;
-    if (st.type === 'frame') {
-      time = st.time;
-      const summary = tcpdump.frame(st.bytes).split('\n');
-      line = `${st.dev} ${st.direction === 'out' ? '>' : '<'}  ${summary.join('\n' + ' '.repeat(14 + st.dev.length + 4))}`;
-    } else {
-      time = st.event.time;
-      line = describeEvent(st.event as Ev, verbose);
-      if (line !== null && st.event.dev && !line.startsWith('route') && !line.startsWith('neigh') && !line.startsWith('fdb')) line = `${line}  (${st.event.dev})`;
+  const packets = packetOfSteps(r.steps);
+  const grouped = packets.some((n) => n !== 0);
+  const lines = stepLines(r, verbose, grouped ? 4 : 2);
+  if (!grouped) {
+    // Steps that name no packet (a kernel capture): in time order, per machine and namespace.
+    let at = '';
+    for (const l of lines) {
+      if (l === null) continue;
+      if (l.where !== at) out.push((at = l.where));
+      out.push(`  ${l.text}`);
     }
-    if (line === null) continue;
-    const w = where(st);
-    if (w !== at) {
-      out.push(w);
-      at = w;
+  } else {
+    const summaries = frameSummaries(r.steps);
+    const order: number[] = [];
+    const members = new Map<number, number[]>();
+    packets.forEach((n, i) => {
+      let m = members.get(n);
+      if (!m) {
+        members.set(n, (m = []));
+        order.push(n);
+      }
+      m.push(i);
+    });
+    // Steps tied to no packet at all come last.
+    order.sort((a, b) => (a === 0 ? 1 : b === 0 ? -1 : a - b));
+    for (const n of order) {
+      const idx = members.get(n)!;
+      const printed = idx.filter((i) => lines[i] !== null);
+      if (printed.length === 0) continue;
+      const first = idx.find((i) => r.steps[i]!.type === 'frame');
+      out.push(n === 0 ? 'no packet' : `packet ${n}  ${first !== undefined ? summaries[first]!.split('\n').pop()! : '(not seen on any device)'}`);
+      let at = '';
+      for (const i of printed) {
+        const l = lines[i]!;
+        if (l.where !== at) out.push(`  ${(at = l.where)}`);
+        out.push(`    ${l.text}`);
+      }
     }
-    out.push(`  ${secs(time)}  ${line}`);
   }
   const frames = r.steps.filter((s) => s.type === 'frame').length;
   const machines = new Set(r.steps.map((s) => (s.type === 'frame' ? s.node : s.event.node))).size;

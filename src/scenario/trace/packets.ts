@@ -1,0 +1,43 @@
+import type { Step } from './exchange.js';
+
+/**
+ * Which packet each step of an exchange belongs to, numbered 1, 2, ... by first appearance
+ * (the model's raw numbers are unique per process, not per run). Frames and the Linux
+ * model's decisions name their packet; netfilter's and IPVS's get it from the hook that ran
+ * them. What names none (socket, TCP, application events) belongs to the packet being
+ * handled in that namespace at that instant (the SYN-ACK that moved a socket to ESTABLISHED,
+ * the request an ingress proxied), else to the next packet that namespace handles (a
+ * connect's route lookup, before its SYN), else to the last one it handled; 0 when none.
+ */
+export function packetOfSteps(steps: readonly Step[]): number[] {
+  const raw = steps.map(rawPacket);
+  const place = steps.map((s) => (s.type === 'frame' ? `${s.node}/${s.netns}` : `${s.event.node}/${s.event.netns}`));
+  const time = steps.map((s) => (s.type === 'frame' ? s.time : s.event.time));
+  const out = raw.slice();
+  const last = new Map<string, number>();
+  for (let i = 0; i < steps.length; i++) {
+    if (raw[i] !== 0) {
+      last.set(place[i]!, i);
+      continue;
+    }
+    const prev = last.get(place[i]!);
+    if (prev !== undefined && time[prev] === time[i]) {
+      out[i] = raw[prev]!;
+      continue;
+    }
+    let next = 0;
+    for (let j = i + 1; j < steps.length && next === 0; j++) if (raw[j] !== 0 && place[j] === place[i]) next = raw[j]!;
+    out[i] = next !== 0 ? next : prev !== undefined ? raw[prev]! : 0;
+  }
+  const renumber = new Map<number, number>();
+  return out.map((n) => {
+    if (n === 0) return 0;
+    let k = renumber.get(n);
+    if (k === undefined) renumber.set(n, (k = renumber.size + 1));
+    return k;
+  });
+}
+
+function rawPacket(s: Step): number {
+  return (s.type === 'frame' ? s.packet : s.event.packet) ?? 0;
+}
