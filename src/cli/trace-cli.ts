@@ -7,6 +7,7 @@ import { startRuntime, type Runtime } from '../scenario/runtime.js';
 import { resolveTarget, runExchange, type ExchangeResult, type Proto, type Step } from '../scenario/trace/exchange.js';
 import { traceJson } from '../scenario/trace/json.js';
 import { describeEvent, formatTraceText } from '../scenario/trace/text.js';
+import { packetOfSteps } from '../scenario/trace/packets.js';
 import type { TraceEventBase } from '../sim/trace.js';
 import { EXIT_NOT_DELIVERED, EXIT_OK, InputError } from './errors.js';
 import { loadScenario } from './scenario-arg.js';
@@ -30,16 +31,18 @@ export function writePcap(path: string, results: readonly ExchangeResult[], comm
   let offset = 0;
   for (const r of results) {
     // Each flow of `run` starts a fresh cluster at time 0: lay them end to end.
+    // The comment of a frame sent: the last decision about the same packet in that namespace.
     const last = new Map<string, string>();
-    for (const st of r.steps) {
+    const packets = packetOfSteps(r.steps);
+    r.steps.forEach((st, i) => {
       if (st.type === 'event') {
         const d = describeEvent(st.event as TraceEventBase & Record<string, unknown>, false);
-        if (d) last.set(`${st.event.node}/${st.event.netns}`, d.replace(/\s+/g, ' '));
-        continue;
+        if (d) last.set(`${st.event.node}/${st.event.netns}/${packets[i]}`, d.replace(/\s+/g, ' '));
+        return;
       }
-      const why = last.get(`${st.node}/${st.netns}`);
-      w.frame(st.iface, st.time + offset, st.bytes, st.direction, `${r.from.label} -> ${r.to.label} ${r.proto}: ${st.direction === 'out' ? 'sent' : 'received'} on ${st.dev}${st.direction === 'out' && why ? `; ${why}` : ''}`);
-    }
+      const why = last.get(`${st.node}/${st.netns}/${packets[i]}`);
+      w.frame(st.iface, st.time + offset, st.bytes, st.direction, `${r.from.label} -> ${r.to.label} ${r.proto}: packet ${packets[i]} ${st.direction === 'out' ? 'sent' : 'received'} on ${st.dev}${st.direction === 'out' && why ? `; ${why}` : ''}`);
+    });
     const end = r.steps.reduce((t, st) => Math.max(t, st.type === 'frame' ? st.time : st.event.time), 0);
     offset += end + 1_000_000;
   }
