@@ -13,6 +13,9 @@ import { listenersOf, serverNamespaces, type Listener } from './workloads.js';
 
 export const STATE_DIR = '/run/kubewire';
 
+/** How long `up` waits for the next app host to become ready before it gives up. */
+const APP_STALL_MS = 60_000;
+
 export interface KernelState {
   readonly prefix: string;
   readonly scenario: string;
@@ -124,14 +127,23 @@ function startServers(rt: Runtime, prefix: string, opts: UpOptions, state: Kerne
     writeState(state, dir);
     ready.push(readyFile);
   }
-  for (let i = 0; i < 1200; i++) {
-    if (ready.every((f) => existsSync(f))) {
+  // Many app hosts start at once (the seed cluster has 19) and share the CPUs: wait while
+  // they make progress, and give up only when none became ready for a whole minute.
+  let readyCount = 0;
+  let lastProgress = 0;
+  for (let waited = 0; waited - lastProgress < APP_STALL_MS; waited += 50) {
+    const n = ready.filter((f) => existsSync(f)).length;
+    if (n === ready.length) {
       for (const f of ready) rmSync(f, { force: true });
       return;
     }
+    if (n > readyCount) {
+      readyCount = n;
+      lastProgress = waited;
+    }
     sleepSync(50);
   }
-  throw new KernelError(`the apps did not start in time in: ${ready.filter((f) => !existsSync(f)).map((f) => f.replace(/^.*\//, '').replace(/\.ready$/, '.log')).join(', ')}`);
+  throw new KernelError(`the apps did not start in time (none ready for ${APP_STALL_MS / 1000} s) in: ${ready.filter((f) => !existsSync(f)).map((f) => f.replace(/^.*\//, '').replace(/\.ready$/, '.log')).join(', ')}`);
 }
 
 export interface DownReport {

@@ -2,12 +2,12 @@
 // request to a Service's ClusterIP reaches a backend, a trace into one pcapng named like the
 // model's, and `down` leaving `ip netns list` as it was.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { netnsList } from '../../src/kernel/host.js';
-import { kernelDown } from '../../src/kernel/up.js';
+import { kernelDown, readState } from '../../src/kernel/up.js';
 import { readCapture } from '../../src/pcap/reader.js';
 import { missing } from '../helpers/tools.js';
 
@@ -16,6 +16,29 @@ const why = missing({ root: true, tools: ['ip', 'bridge', 'iptables-restore', 't
 function kubewire(...args: string[]): { status: number; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { encoding: 'utf8', timeout: 120_000 });
   return { status: r.status ?? 1, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** A curl-like HTTP/1.1 GET from inside `ns` (python3, as .ci/run installs it): the whole answer. */
+function httpGet(ns: string, ip: string, port: number, host: string): { stdout: string; stderr: string } {
+  const r = spawnSync('ip', ['netns', 'exec', ns, 'python3', '-c',
+    `import socket;s=socket.create_connection(("${ip}",${port}),timeout=5);s.sendall(b"GET / HTTP/1.1\\r\\nHost: ${host}\\r\\nConnection: close\\r\\n\\r\\n");d=b""\nwhile True:\n  b=s.recv(65536)\n  if not b: break\n  d+=b\nprint(d.decode())`], { encoding: 'utf8', timeout: 20_000 });
+  return { stdout: r.stdout, stderr: r.stderr };
+}
+
+/** Whether a process is still there (a zombie waiting for its reaper counts as gone). */
+function alive(pid: number): boolean {
+  if (!existsSync(`/proc/${pid}/stat`)) return false;
+  try {
+    return !/^\d+ \(.*\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+/** `ip -o link` lines of links with a peer in another namespace (veths), in `ns` or, without it, here. */
+function peerLinks(ns?: string): string[] {
+  const r = spawnSync('ip', [...(ns ? ['-n', ns] : []), '-o', 'link'], { encoding: 'utf8' });
+  return r.stdout.split('\n').filter((l) => / link-netns(id)? /.test(l));
 }
 
 describe.skipIf(why !== null)('kubewire kernel', () => {
@@ -84,4 +107,57 @@ describe.skipIf(why !== null)('kubewire kernel', () => {
     expect(noPort.stderr).toContain('tcp needs a port');
     expect(mine()).toEqual([]);
   });
+
+  // Acceptance (issue 11): the default scenario, kube-proxy in iptables mode (this kernel has no IPVS).
+  it('up on the default scenario with --set kubeProxy.mode=iptables: a pod reaches backend-service\'s ClusterIP; down leaves ip netns list as it was', () => {
+    const p = `kwt-clisd-${process.pid}`;
+    // Other test files make and remove their own kwt- namespaces meanwhile; everything else,
+    // and this prefix's, must come out of down exactly as it was.
+    const stable = (l: string[]): string[] => l.filter((n) => n.startsWith(`${p}-`) || !n.startsWith('kwt-')).sort();
+    const before = stable(netnsList());
+    expect(before.filter((n) => n.startsWith(`${p}-`))).toEqual([]);
+    try {
+      const up = kubewire('kernel', 'up', '--set', 'kubeProxy.mode=iptables', '--prefix', p);
+      expect(up.stderr).toBe('');
+      expect(up.status).toBe(0);
+      const made = netnsList().filter((n) => n.startsWith(`${p}-`));
+      expect(up.stdout).toContain(`made ${made.length} network namespaces (prefix ${p}):`);
+      // IPVS is not asked for, so nothing is left out.
+      expect(up.stdout).not.toContain('not replayed');
+      const state = readState(p)!;
+      expect(state.pids.length).toBeGreaterThan(5);
+      expect(state.pids.every(alive)).toBe(true);
+
+      // Packets stay inside: no link of this namespace has a peer in the cluster, and every
+      // veth in the cluster has its peer in another of the cluster's namespaces.
+      expect(peerLinks().filter((l) => l.includes(` link-netns ${p}-`))).toEqual([]);
+      for (const ns of made) for (const l of peerLinks(ns)) expect(l).toMatch(new RegExp(` link-netns ${p}-`));
+
+      // A curl-like request from the k8s-xxx pod to backend-service's ClusterIP, DNATed by
+      // kube-proxy's rules to one of its two pods on other nodes.
+      const pod = new RegExp(`^  (${p}-\\S+)  \\(192\\.168\\.4\\.88/k8s-xxx-648c86cd45-qbhj9\\)$`, 'm').exec(up.stdout)?.[1];
+      expect(pod).toBeDefined();
+      const save = spawnSync('ip', ['netns', 'exec', `${p}-192.168.4.88-root`, 'iptables-save', '-t', 'nat'], { encoding: 'utf8' }).stdout;
+      expect(save).toContain('-A KUBE-SERVICES -d 10.43.199.15/32 -p tcp -m comment --comment "k8s/backend-service cluster IP"');
+      const hosts = new Set<string>();
+      for (let i = 0; i < 4; i++) {
+        const req = httpGet(pod!, '10.43.199.15', 18888, '10.43.199.15:18888');
+        expect(req.stderr).toBe('');
+        expect(req.stdout).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
+        hosts.add(/Hostname: (backend-service-555d6684b5-(s7n9n|9kwc7))/.exec(req.stdout)?.[1] ?? req.stdout);
+      }
+      expect([...hosts].every((h) => /^backend-service-555d6684b5-(s7n9n|9kwc7)$/.test(h))).toBe(true);
+
+      const down = kubewire('kernel', 'down', '--prefix', p);
+      expect(down.stderr).toBe('');
+      expect(down.status).toBe(0);
+      expect(down.stdout).toBe(`removed ${made.length} network namespaces and ${state.pids.length} processes (prefix ${p})\n`);
+      expect(stable(netnsList())).toEqual(before);
+      expect(state.pids.filter(alive)).toEqual([]);
+      expect(readState(p)).toBeNull();
+    } finally {
+      kernelDown(p);
+    }
+    expect(netnsList().filter((n) => n.startsWith(`${p}-`))).toEqual([]);
+  }, 300_000);
 });
