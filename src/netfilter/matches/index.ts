@@ -11,8 +11,9 @@ import { statisticMatch } from './statistic.js';
 import { recentMatch } from './recent.js';
 import { physdevMatch } from './physdev.js';
 import { nfacctMatch } from './nfacct.js';
+import { rpfilterMatch } from './rpfilter.js';
 
 /** The match extensions the model knows, by `-m` name. */
 export const MATCHES: ReadonlyMap<string, MatchModule> = new Map<string, MatchModule>(
-  [tcpMatch, udpMatch, icmpMatch, multiportMatch, commentMatch, markMatch, conntrackMatch, stateMatch, addrtypeMatch, setMatch, statisticMatch, recentMatch, physdevMatch, nfacctMatch].map((m) => [m.name, m as MatchModule]),
+  [tcpMatch, udpMatch, icmpMatch, multiportMatch, commentMatch, markMatch, conntrackMatch, stateMatch, addrtypeMatch, setMatch, statisticMatch, recentMatch, physdevMatch, nfacctMatch, rpfilterMatch].map((m) => [m.name, m as MatchModule]),
 );
