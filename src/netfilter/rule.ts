@@ -89,9 +89,9 @@ export class Rule {
   }
 }
 
-export const PROTO_BY_NAME: Readonly<Record<string, number>> = { all: 0, icmp: 1, igmp: 2, tcp: 6, udp: 17, gre: 47, esp: 50, ah: 51, sctp: 132, udplite: 136 };
+export const PROTO_BY_NAME: Readonly<Record<string, number>> = { all: 0, icmp: 1, igmp: 2, ipencap: 4, tcp: 6, udp: 17, gre: 47, esp: 50, ah: 51, sctp: 132, udplite: 136 };
 /** Names iptables-save prints for -p (xtables_chain_protos, then /etc/protocols). */
-const PROTO_NAME: Readonly<Record<number, string>> = { 1: 'icmp', 2: 'igmp', 6: 'tcp', 17: 'udp', 47: 'gre', 50: 'esp', 51: 'ah', 132: 'sctp', 136: 'udplite' };
+const PROTO_NAME: Readonly<Record<number, string>> = { 1: 'icmp', 2: 'igmp', 4: 'ipencap', 6: 'tcp', 17: 'udp', 47: 'gre', 50: 'esp', 51: 'ah', 132: 'sctp', 136: 'udplite' };
 
 function parseAddrMask(arg: string): [number, number] {
   if (arg.includes(',')) param(`host/network \`${arg}' not found`);
