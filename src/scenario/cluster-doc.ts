@@ -104,6 +104,8 @@ export function readCluster(r: FieldReader): Cluster | undefined {
   if (nodeList.length - pinned.length > free) r.error(S('podCIDR'), `podCIDR ${formatCidr(podCIDR)} holds ${2 ** (maskSize - podCIDR.len)} /${maskSize} node ranges, too few for ${nodeList.length} nodes`);
 
   const externalHosts: ExternalHost[] = [];
+  // mode dnat: the nodes route the LB's clients back through it, so only one LB can have them.
+  let dnatLb: { name: string; path: Path } | undefined;
   (r.list(S('externalHosts'), { max: LIMITS.nodes }) ?? []).forEach((_, i) => {
     const P = (k: string): Path => ['spec', 'externalHosts', i, k];
     if (!r.map(['spec', 'externalHosts', i])) return;
@@ -124,6 +126,11 @@ export function readCluster(r: FieldReader): Cluster | undefined {
       const mode = r.str([...P('loadBalancer'), 'mode'], { oneOf: ['proxy', 'dnat'] }) as 'proxy' | 'dnat' | undefined;
       const ports = (r.list([...P('loadBalancer'), 'ports']) ?? []).map((_, j) => r.int([...P('loadBalancer'), 'ports', j], { min: 1, max: 65535 })).filter((x): x is number => x !== undefined);
       if (svc !== undefined) loadBalancer = { service: svc, ...(mode ? { mode } : {}), ...(ports.length ? { ports } : {}) };
+      if (mode === 'dnat') {
+        const at: Path = [...P('loadBalancer'), 'mode'];
+        if (dnatLb) r.error(at, `only one load balancer can use mode dnat: the nodes route its clients' replies back through it ("${dnatLb.name}" at ${fmtPos(r, dnatLb.path)} does)`);
+        else dnatLb = { name: nm ?? '', path: at };
+      }
     }
     if (nm !== undefined && ip !== undefined) {
       externalHosts.push({
