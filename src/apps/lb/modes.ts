@@ -1,8 +1,8 @@
 /**
  * The two ways the external load balancer can reach the NodePorts, as data for the trace
  * and the dataplane. `proxy` is implemented by l4-proxy.ts. `dnat` (a cloud "network" LB,
- * GCP/AWS NLB-style, or MetalLB L2 without proxying) is modelled by the lead in the
- * dataplane: the LB rewrites only the destination, so the node sees the client's own IP.
+ * GCP/AWS NLB-style, or an LVS-NAT director) by dnat.ts on the LB host's own netfilter:
+ * the LB rewrites only the destination, so the node sees the client's own IP.
  * With `externalTrafficPolicy: Local` the LB sends only to nodes whose
  * healthCheckNodePort answers 200 (nodes with a local ready endpoint), and kube-proxy keeps
  * the source; with `Cluster` every node is a target and kube-proxy masquerades whatever it
