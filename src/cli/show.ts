@@ -5,6 +5,7 @@ import { ipRoute } from '../linux/print/ip-route.js';
 import { bridgeFdb } from '../linux/print/bridge-fdb.js';
 import { sysctlShow } from '../linux/print/sysctl.js';
 import { resolvConfOf } from '../scenario/resolv.js';
+import { bootIdOf } from '../linux/neigh-hash.js';
 import { Netfilter } from '../netfilter/netfilter.js';
 import { Ipvs } from '../ipvs/ipvs.js';
 import { ipvsadmList, ipvsadmListConn, ipvsadmSave } from '../ipvs/ipvsadm/print.js';
@@ -29,6 +30,7 @@ const SHOWS: { words: string[]; run: (rt: Runtime, p: Place, rest: string[]) => 
   { words: ['bridge', 'fdb'], run: (_, p, r) => bridgeFdb(p.netns, r[0] === 'show' && r[1] === 'br' && r[2] ? { br: r[2] } : {}) },
   { words: ['sysctl'], run: (_, p, r) => sysctlShow(p.netns, r.filter((x) => !x.startsWith('-'))) },
   { words: ['cat', '/etc/resolv.conf'], run: (rt, p) => resolvConfOf(rt, p) },
+  { words: ['cat', '/proc/sys/kernel/random/boot_id'], run: (_, p) => bootIdOf(p.netns.env, p.netns.node) + '\n' },
   { words: ['iptables-save'], run: (rt, p, r) => nf(rt, p).save({ ...(r.includes('-c') ? { counters: true } : {}), ...(tableOpt(r) ? { table: tableOpt(r)! } : {}) }) },
   { words: ['iptables', '-t'], run: (rt, p, r) => nf(rt, p).list((r[0] ?? 'filter') as never) },
   { words: ['iptables', '-L'], run: (rt, p) => nf(rt, p).list('filter') },

@@ -9,6 +9,7 @@ import { formatMac, MAC_BROADCAST, MAC_ZERO, writeMac, type MacAddr } from '../w
 import { tracePacketId, type PacketBuffer } from '../wire/packet-buffer.js';
 import type { NetDevice } from './link/device.js';
 import type { Netns } from './netns.js';
+import { arpTableOf } from './neigh-hash.js';
 
 export const NUD_NONE = 0x00;
 export const NUD_INCOMPLETE = 0x01;
@@ -105,14 +106,15 @@ export class NeighTable {
   create(dev: NetDevice, ip: Ipv4Addr): Neighbour {
     const n = new Neighbour(dev, ip, this.seq++);
     dev.neighs.set(ip, n);
+    arpTableOf<Neighbour>(this.netns.env, this.netns.node).insert(n);
     return n;
   }
 
-  /** Every entry, in creation order (the kernel's order is its hash-table order, seeded at random). */
+  /** This namespace's entries in the kernel's dump order: the machine's ARP hash table order. */
   all(): Neighbour[] {
     const out: Neighbour[] = [];
-    for (const d of this.netns.devicesInOrder()) for (const n of d.neighs.values()) out.push(n);
-    return out.sort((a, b) => a.seq - b.seq);
+    for (const n of arpTableOf<Neighbour>(this.netns.env, this.netns.node).dump()) if (n.dev.netns === this.netns) out.push(n);
+    return out;
   }
 
   /**
@@ -290,7 +292,9 @@ export class NeighTable {
   /** Netlink neigh del / link down: drop the entry and its queue. */
   remove(n: Neighbour): void {
     if (n.timer) n.timer.cancelled = true;
+    if (n.dev.neighs.get(n.ip) !== n) return;
     n.dev.neighs.delete(n.ip);
+    arpTableOf<Neighbour>(this.netns.env, this.netns.node).remove(n);
   }
 }
 

@@ -4,7 +4,7 @@ import { FieldReader, type Path } from './fields.js';
 import { LIMITS } from './source.js';
 
 const SPEC_KEYS = ['podCIDR', 'serviceCIDR', 'clusterDNS', 'clusterDomain', 'cni', 'containerRuntime', 'nodeCIDRMaskSize', 'underlay', 'nodes', 'externalHosts', 'traffic', 'seed'] as const;
-const NODE_KEYS = ['name', 'ip', 'podCIDR', 'vtepMAC', 'mac', 'labels', 'resolvConf', 'serve'] as const;
+const NODE_KEYS = ['name', 'ip', 'podCIDR', 'vtepMAC', 'mac', 'bootID', 'labels', 'resolvConf', 'serve'] as const;
 const HOST_KEYS = ['name', 'ip', 'mac', 'serve', 'zone', 'resolvConf', 'loadBalancer'] as const;
 const SERVE_KEYS = ['http', 'tcp', 'udp', 'dns'] as const;
 
@@ -84,6 +84,9 @@ export function readCluster(r: FieldReader): Cluster | undefined {
     }
     const vtep = r.mac(P('vtepMAC'));
     const mac = r.mac(P('mac'));
+    const bootID = r.str(P('bootID'));
+    // As /proc/sys/kernel/random/boot_id prints it (and status.nodeInfo.bootID shows it).
+    if (bootID !== undefined && !/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(bootID)) r.error(P('bootID'), `node bootID "${bootID}" is not a UUID (8-4-4-4-12 lowercase hex digits, as /proc/sys/kernel/random/boot_id)`);
     const labels = r.stringMap(P('labels'));
     const resolvConf = r.str(P('resolvConf'));
     const serve = readServe(r, P('serve'));
@@ -94,6 +97,7 @@ export function readCluster(r: FieldReader): Cluster | undefined {
         ...(pc ? { podCIDR: formatCidr(pc) } : {}),
         ...(vtep ? { vtepMAC: vtep } : {}),
         ...(mac ? { mac } : {}),
+        ...(bootID !== undefined ? { bootID } : {}),
         ...(labels ? { labels } : {}),
         ...(resolvConf !== undefined ? { resolvConf } : {}),
         ...(serve ? { serve } : {}),

@@ -44,14 +44,18 @@ describe('kubewire show on the default scenario', () => {
   });
 
   it("192.168.4.88 ip neigh: the seed's five PERMANENT flannel.1 entries", () => {
-    const lines = show(rt, '192.168.4.88', ['ip', 'neigh']).split('\n').filter(Boolean).sort();
-    expect(lines).toEqual([
-      '10.42.0.0 dev flannel.1 lladdr a6:eb:6d:4e:48:3a PERMANENT ',
-      '10.42.1.0 dev flannel.1 lladdr 9a:b6:27:23:b2:21 PERMANENT ',
-      '10.42.2.0 dev flannel.1 lladdr 62:6d:e7:6f:f3:e9 PERMANENT ',
-      '10.42.3.0 dev flannel.1 lladdr 16:8e:4f:5c:1e:63 PERMANENT ',
-      '10.42.5.0 dev flannel.1 lladdr 0a:14:55:b6:2e:97 PERMANENT ',
-    ]);
+    // Exactly as the seed's node printed them, in its order (its boot's ARP hash order).
+    expect(show(rt, '192.168.4.88', ['ip', 'neigh'])).toBe(
+      [
+        '10.42.2.0 dev flannel.1 lladdr 62:6d:e7:6f:f3:e9 PERMANENT ',
+        '10.42.1.0 dev flannel.1 lladdr 9a:b6:27:23:b2:21 PERMANENT ',
+        '10.42.0.0 dev flannel.1 lladdr a6:eb:6d:4e:48:3a PERMANENT ',
+        '10.42.3.0 dev flannel.1 lladdr 16:8e:4f:5c:1e:63 PERMANENT ',
+        '10.42.5.0 dev flannel.1 lladdr 0a:14:55:b6:2e:97 PERMANENT ',
+      ].join('\n') + '\n',
+    );
+    expect(show(rt, '192.168.4.88', ['cat', '/proc/sys/kernel/random/boot_id'])).toBe('df8b1085-dd3c-40f9-9ac3-4204175d8f45\n');
+    expect(show(rt, '192.168.4.86', ['cat', '/proc/sys/kernel/random/boot_id'])).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}\n$/);
   });
 
   it("the pod's /etc/resolv.conf is the seed's three lines", () => {

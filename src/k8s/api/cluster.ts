@@ -17,6 +17,11 @@ export interface ClusterNode {
   vtepMAC?: string;
   /** MAC of the node's NIC on the underlay; random when absent. */
   mac?: string;
+  /**
+   * The boot's ID (/proc/sys/kernel/random/boot_id, status.nodeInfo.bootID): the kernel
+   * randomness that orders its tables (the ARP hash) comes from it; from the seed when absent.
+   */
+  bootID?: string;
   labels?: Record<string, string>;
   /** The node's /etc/resolv.conf (used by dnsPolicy Default and CoreDNS's forward . /etc/resolv.conf). */
   resolvConf?: string;

@@ -1,5 +1,6 @@
 import { linkAdd } from '../../linux/netlink.js';
 import type { NicDevice } from '../../linux/link/nic.js';
+import { setBootId } from '../../linux/neigh-hash.js';
 import { hookPacketSink } from '../../linux/trace.js';
 import { cidrContains, parseCidr, parseIpv4 } from '../../wire/ipv4-address.js';
 import { formatMac, parseMac, randomMac } from '../../wire/mac-address.js';
@@ -50,6 +51,7 @@ export function buildWorld(state: ClusterState): World {
   }
 
   for (const n of spec.nodes) {
+    if (n.bootID !== undefined) setBootId(w.env, n.name, n.bootID);
     const m = w.addMachine(n.name, n.ip, 'node');
     nic(m, 'eth0', n.mac, 'underlay');
     w.log.ip(m.root, OS, 'link set eth0 up');

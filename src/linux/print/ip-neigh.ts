@@ -1,7 +1,7 @@
 /**
  * `ip neigh show [nud all]` (iproute2 print_neigh). Plain `ip neigh` hides NOARP and NONE
- * entries. Order: creation order (the kernel's is its hash-bucket order under a random
- * seed, so comparisons with a real kernel sort the lines).
+ * entries. Order: the kernel's, the machine's ARP hash-table order (neigh-hash.ts), random
+ * per boot, so comparisons with another boot (a real kernel) sort the lines.
  */
 import { NUD_NOARP, NUD_NONE } from '../neigh.js';
 import type { Netns } from '../netns.js';
