@@ -70,6 +70,15 @@ export interface ExchangeOptions {
    * the model, so frames and conntrack rows naming these addresses are left out on both sides.
    */
   readonly background?: readonly string[];
+  /**
+   * The exchange meets a choice the kernel makes at random and the model by its seeded PRNG
+   * (statistic's endpoint, a `--random-fully` source port, whose digits show in an echo body).
+   * Both sides start from empty conntrack tables and no learned neighbours; the model sends
+   * once, and the kernel up to `attempts` times, each from that same start, until it made the
+   * model's choices: the same answer, and frames of the same lengths on every interface.
+   * What is then compared is the attempt that did; if none did, the last.
+   */
+  readonly randomChoice?: { readonly attempts: number };
 }
 
 /** `ip neigh flush all` in every namespace of both (it leaves PERMANENT and NOARP entries). */
@@ -97,54 +106,74 @@ export function forgetLearned(rt: Runtime, plan: KernelPlan): void {
   }
 }
 
-export async function compareExchange(rt: Runtime, plan: KernelPlan, fromText: string, toText: string, proto: Proto, o: ExchangeOptions = {}): Promise<ExchangeComparison> {
+/** `ip neigh flush all` in every real namespace (learned entries only, as on the model side). */
+function flushKernelNeighbours(rt: Runtime, plan: KernelPlan): void {
+  for (const ns of rt.world.allNetns()) run(['ip', '-n', realNs(plan.prefix, ns.node, ns.netns), 'neigh', 'flush', 'all']);
+}
+
+/** What a random choice changes: the answer, and the length of each frame on each interface. */
+function choiceSignature(response: string | null, items: readonly Compared[], side: 'model' | 'kernel'): string {
+  const lens = items.filter((it) => it.item.endsWith(' frames')).map((it) => `${it.item}: ${[...it[side].matchAll(/ len (\d+)$/gm)].map((m) => m[1]).join(',')}`);
+  return JSON.stringify([response, lens.sort()]);
+}
+
+export async function compareExchange(rt: Runtime, plan: KernelPlan, fromText: string, toText: string, proto: Proto, o: ExchangeOptions = {}): Promise<ExchangeComparison & { readonly attempts: number }> {
   const from = resolvePlace(rt, fromText);
   const to = resolveTarget(rt, toText);
   const nodes = rt.world.allNetns().filter((ns) => rt.world.iptables.has(ns));
+  const random = o.randomChoice;
+  if (o.flushNeighbours || random) flushNeighbours(rt, plan);
+  if (random) for (const ns of nodes) rt.world.iptables.get(ns)!.nf.conntrack.flush();
   // What setup left in conntrack goes once every tap listens, just before the exchange.
-  if (o.flushNeighbours) flushNeighbours(rt, plan);
   const flush = (): void => {
-    if (o.flushConntrack === false) return;
+    if (o.flushConntrack === false && !random) return;
     for (const ns of nodes) run(['ip', 'netns', 'exec', realNs(plan.prefix, ns.node, ns.netns), 'conntrack', '-F']);
   };
   const timeout = o.timeout ?? 3;
-  const k = await kernelExchange(from, to, proto, { prefix: plan.prefix, devices: plan.devices, timeout, beforeSend: flush, ...(o.pingSize !== undefined ? { pingSize: o.pingSize } : {}) });
   const m = proto === 'icmp' && o.pingSize !== undefined ? modelPing(rt, from, to.ip, o.pingSize, timeout * 1e9) : runExchange(rt, from, to, proto, { timeout: timeout * 1e9 });
-  const fixed = fixedPorts(rt, plan.prefix, [to.port]);
-  const mctx = frameContext(fixed);
-  const kctx = frameContext(fixed);
   const mFrames: LabelledFrame[] = m.steps.flatMap((s) => (s.type === 'frame' ? [{ label: s.iface, direction: s.direction, bytes: s.bytes }] : []));
+  const fixed = fixedPorts(rt, plan.prefix, [to.port]);
   const stand = (label: string): boolean => label.startsWith('switch/');
   const bg = o.background?.length ? new RegExp(`(^|[ =\\[(])(${o.background.map((a) => a.replace(/\./g, '\\.')).join('|')})(?![\\d.])`) : null;
-  // Background frames go before ports are named, so the exchange's names are alike on both sides.
-  const scratch = frameContext(fixed);
   // Masqueraded, the background shows as node addresses: DNS (port 53, or quoted in an ICMP
   // error) is background too, and so is ARP, which either side's background may have caused
   // at a time of its own.
   const isBg = (t: string): boolean => bg!.test(t) || / ARP /.test(t) || /(UDP|TCP) \S+ > 53 |(UDP|TCP) 53 > /.test(t);
-  const quiet = (fs: readonly LabelledFrame[]): LabelledFrame[] => (bg ? fs.filter((f) => !isBg(describeFrame(f.bytes, scratch))) : [...fs]);
-  const mBy = framesByInterface(quiet(mFrames), mctx, stand);
-  const kBy = framesByInterface(quiet(k.frames), kctx, stand);
-  const items: Compared[] = [];
-  for (const label of new Set([...mBy.keys(), ...kBy.keys()])) {
-    items.push({ item: `${label} frames`, model: lines(mBy.get(label)), kernel: lines(kBy.get(label)) });
+  const attempts = random?.attempts ?? 1;
+  let out: ExchangeComparison | null = null;
+  for (let attempt = 1; attempt <= attempts; attempt++) {
+    if (attempt > 1) flushKernelNeighbours(rt, plan);
+    const k = await kernelExchange(from, to, proto, { prefix: plan.prefix, devices: plan.devices, timeout, beforeSend: flush, ...(o.pingSize !== undefined ? { pingSize: o.pingSize } : {}) });
+    const mctx = frameContext(fixed);
+    const kctx = frameContext(fixed);
+    // Background frames go before ports are named, so the exchange's names are alike on both sides.
+    const scratch = frameContext(fixed);
+    const quiet = (fs: readonly LabelledFrame[]): LabelledFrame[] => (bg ? fs.filter((f) => !isBg(describeFrame(f.bytes, scratch))) : [...fs]);
+    const mBy = framesByInterface(quiet(mFrames), mctx, stand);
+    const kBy = framesByInterface(quiet(k.frames), kctx, stand);
+    const items: Compared[] = [];
+    for (const label of new Set([...mBy.keys(), ...kBy.keys()])) {
+      items.push({ item: `${label} frames`, model: lines(mBy.get(label)), kernel: lines(kBy.get(label)) });
+    }
+    // conntrack -L per node, ports named as in that side's frames.
+    for (const ns of nodes) {
+      const real = realNs(plan.prefix, ns.node, ns.netns);
+      const kt = run(['ip', 'netns', 'exec', real, 'conntrack', '-L']).stdout;
+      const mt = rt.world.iptables.get(ns)!.nf.conntrackList();
+      items.push({
+        item: `${ns.node}/${ns.netns} conntrack -L`,
+        model: lines(normaliseConntrack(mt, (p) => mctx.ports.peek(p)).split('\n').filter((x) => !bg || !(bg.test(x) || /dport=53 /.test(x)))),
+        kernel: lines(normaliseConntrack(kt, (p) => kctx.ports.peek(p)).split('\n').filter((x) => !bg || !(bg.test(x) || /dport=53 /.test(x)))),
+      });
+    }
+    out = {
+      items,
+      model: { delivered: m.delivered, reason: m.reason, response: m.response },
+      kernel: { delivered: k.delivered, reason: k.reason, response: k.response },
+    };
+    if (!random || choiceSignature(m.response, items, 'model') === choiceSignature(k.response, items, 'kernel')) return { ...out, attempts: attempt };
   }
-  // conntrack -L per node, ports named as in that side's frames.
-  for (const ns of nodes) {
-    const real = realNs(plan.prefix, ns.node, ns.netns);
-    const kt = run(['ip', 'netns', 'exec', real, 'conntrack', '-L']).stdout;
-    const mt = rt.world.iptables.get(ns)!.nf.conntrackList();
-    items.push({
-      item: `${ns.node}/${ns.netns} conntrack -L`,
-      model: lines(normaliseConntrack(mt, (p) => mctx.ports.peek(p)).split('\n').filter((x) => !bg || !(bg.test(x) || /dport=53 /.test(x)))),
-      kernel: lines(normaliseConntrack(kt, (p) => kctx.ports.peek(p)).split('\n').filter((x) => !bg || !(bg.test(x) || /dport=53 /.test(x)))),
-    });
-  }
-  return {
-    items,
-    model: { delivered: m.delivered, reason: m.reason, response: m.response },
-    kernel: { delivered: k.delivered, reason: k.reason, response: k.response },
-  };
+  return { ...out!, attempts };
 }
 
 /** runExchange's ICMP case with a chosen size (ping -s): one echo request, its reply or error. */

@@ -15,7 +15,7 @@ const why = missing({ root: true, tools: ['ip', 'bridge', 'iptables-restore', 'i
  * primary address) only once some DNS query was forwarded to it; which CoreDNS pod the
  * kernel's statistic DNAT picks for background lookups is random, the model's is seeded.
  */
-const NFACCT: KnownDifference[] = [
+const COREDNS_NEIGH: KnownDifference[] = [
   { item: /\/coredns-[a-z0-9]+-[a-z0-9]{5} ip neigh$/, op: '+', line: /^\S+ dev eth0 lladdr \S+ \(learned\)$/, why: 'which CoreDNS pod the kernel sends background queries to is random' },
   { item: /\/coredns-[a-z0-9]+-[a-z0-9]{5} ip neigh$/, op: '-', line: /^\S+ dev eth0 lladdr \S+ \(learned\)$/, why: 'which CoreDNS pod the model sends background queries to is seeded' },
 ];
@@ -37,7 +37,7 @@ describe.skipIf(why !== null)('differential', () => {
     {
       tag: 'fl',
       file: 'scenarios/two-node-flannel.yaml',
-      allow: NFACCT,
+      allow: COREDNS_NEIGH,
       exchanges: [
         { from: 'pod/default/client', to: '10.42.1.2:8080', proto: 'tcp', delivered: true },
         { from: 'pod/default/client', to: '10.42.1.2:5353', proto: 'udp', delivered: true },
@@ -56,7 +56,7 @@ describe.skipIf(why !== null)('differential', () => {
       // a pod address no pod has then loops node-b -> gateway -> node-a -> node-b, and a
       // full-size DF packet from outside meets flannel.1's 1450 on node-a.
       extra: (rt) => rt.world.log.ip(rt.world.machines.get(GATEWAY)!.root, 'operator', 'route add 10.42.0.0/16 via 192.168.4.86 dev eth0'),
-      allow: NFACCT,
+      allow: COREDNS_NEIGH,
       exchanges: [
         { from: 'pod/default/client', to: 'svc/default/echo:80', proto: 'tcp', delivered: true },
         { from: 'pod/default/client', to: 'pod/default/server:5353', proto: 'udp', delivered: true },
@@ -76,7 +76,7 @@ describe.skipIf(why !== null)('differential', () => {
     {
       tag: 'np',
       file: 'test/fixtures/kernel/nodeport-local.yaml',
-      allow: [...NFACCT, ...CLIENT_WINDOW],
+      allow: [...COREDNS_NEIGH, ...CLIENT_WINDOW],
       exchanges: [
         // eTP Local on node-b, which has the endpoint: DNATed there, the client's address kept.
         { from: 'host/web', to: '192.168.4.87:30200', proto: 'tcp', delivered: true, sourcesAt: { iface: 'node-b/solo/eth0', direction: 'in', sources: ['203.0.113.10'] } },
@@ -98,7 +98,7 @@ describe.skipIf(why !== null)('differential', () => {
       tag: 'sd',
       file: 'scenarios/seed.yaml',
       sets: ['kubeProxy.mode=iptables'],
-      allow: NFACCT,
+      allow: COREDNS_NEIGH,
       exchanges: [
         // laosiji: hand-written Endpoints to the host process on .86:6666. The pod's address is
         // masqueraded with --random-fully on the way, and the echo body shows the source port:
