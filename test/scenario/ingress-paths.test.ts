@@ -8,6 +8,7 @@ import { resolvePlace } from '../../src/scenario/endpoints.js';
 import { loadScenarioFile } from '../../src/scenario/load.js';
 import { startRuntime, type Runtime } from '../../src/scenario/runtime.js';
 import { resolveTarget, runExchange, type ExchangeResult } from '../../src/scenario/trace/exchange.js';
+import { traceJson } from '../../src/scenario/trace/json.js';
 import type { TraceEventBase } from '../../src/sim/trace.js';
 import { headerLines, streamText, syns, tcpSegments } from '../k8s/dataplane/frames.js';
 
@@ -73,6 +74,11 @@ describe('ingress-paths: /api (Prefix) and /api/v1 (Exact) on api.example.com', 
       const pod = podOf(rt, d.attempts[0]!.endpoint.split(':')[0]!);
       expect(pod.app).toBe(c.app);
       expect(r.response).toBe(`HTTP/1.1 200 OK | Hostname: ${pod.name}`);
+      // The --json trace names the matched rule and where it went.
+      const json = traceJson(r).decisions as Record<string, unknown>[];
+      expect(json.filter((e) => e.kind === 'ingress-nginx')).toEqual([
+        expect.objectContaining({ step: 'proxy_pass', verdict: '200', rule: `api.example.com ${c.location} (${c.how})`, ingress: 'default/api', service: `default/${c.app}`, upstream: d.attempts[0]!.endpoint }),
+      ]);
     });
   }
 

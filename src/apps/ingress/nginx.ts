@@ -47,7 +47,7 @@ import { RoundRobin } from './balancer.js';
 import { applyRewrite, escapeUri, hostFromHeader, matchLocation, matchServer, parseTarget } from './match.js';
 import { buildConfiguration, type Backend, type IngressConfiguration, type IngressInputs } from './model.js';
 import { INGRESS_NGINX_DEFAULTS, type IngressNginxOptions } from './options.js';
-import type { IngressDecision, IngressTraceEvent, UpstreamAttempt } from './trace.js';
+import { ruleOf, type IngressDecision, type IngressTraceEvent, type UpstreamAttempt } from './trace.js';
 
 export interface IngressNginxDeps {
   /** Where nginx listens (the controller pod's, or the node's with hostNetwork). */
@@ -158,7 +158,8 @@ export class IngressNginx {
 
   private record(d: IngressDecision): void {
     this.decisions.push(d);
-    this.deps.trace?.record({ kind: 'ingress-nginx', time: this.deps.clock.now, node: this.deps.node, netns: this.deps.netns, step: d.answeredBy === 'upstream' ? 'proxy_pass' : 'return', verdict: String(d.status), decision: d });
+    const upstream = d.attempts.length > 0 ? d.attempts[d.attempts.length - 1]!.endpoint : null;
+    this.deps.trace?.record({ kind: 'ingress-nginx', time: this.deps.clock.now, node: this.deps.node, netns: this.deps.netns, step: d.answeredBy === 'upstream' ? 'proxy_pass' : 'return', verdict: String(d.status), rule: ruleOf(d), ingress: d.ingress, service: d.service, upstream, decision: d });
   }
 
   private requestId(req: HttpRequest): string | null {

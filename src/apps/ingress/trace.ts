@@ -42,5 +42,20 @@ export interface IngressDecision {
 
 export interface IngressTraceEvent extends TraceEventBase {
   readonly kind: 'ingress-nginx';
+  /**
+   * The decision's gist as scalars, for the trace's text line and `--json` (which keep only
+   * scalar fields): `api.example.com location = /api/v1 (exact)`, or the default server.
+   */
+  readonly rule: string;
+  readonly ingress: string | null;
+  readonly service: string | null;
+  /** The endpoint of the last upstream try (`ip:port`), null when nginx answered itself. */
+  readonly upstream: string | null;
   readonly decision: IngressDecision;
+}
+
+/** The `rule` of a decision: server (how it matched), then the location (how it matched). */
+export function ruleOf(d: IngressDecision): string {
+  const server = d.serverMatch === 'default' ? `${d.server} (default server)` : d.server;
+  return d.location === null ? `${server}: no location` : `${server} ${d.location} (${d.locationMatch})`;
 }

@@ -44,6 +44,12 @@ export interface LbDecision {
 
 export interface LbTraceEvent extends TraceEventBase {
   readonly kind: 'lb';
+  /** The decision's gist as scalars (the trace's text line and `--json` keep only scalars). */
+  readonly client: string;
+  /** `node addr:nodePort` connected to, null when none answered. */
+  readonly target: string | null;
+  /** The second connection's local side (`lb-addr:port`). */
+  readonly upstreamLocal: string | null;
   readonly decision: LbDecision;
 }
 
@@ -126,6 +132,7 @@ export class L4LoadBalancer {
       target,
     };
     this.decisions.push(d);
-    this.deps.trace?.record({ kind: 'lb', time: this.deps.clock.now, node: this.deps.node, netns: this.deps.netns, step: 'lb_proxy', verdict: target ? 'forwarded' : 'no backend', decision: d });
+    const label = target ? `${target.node} ${formatIpv4(target.addr)}:${target.port}` : null;
+    this.deps.trace?.record({ kind: 'lb', time: this.deps.clock.now, node: this.deps.node, netns: this.deps.netns, step: 'lb_proxy', verdict: target ? 'forwarded' : 'no backend', client: d.client, target: label, upstreamLocal: d.upstreamLocal, decision: d });
   }
 }
