@@ -94,7 +94,7 @@ export function curl(connector: TcpConnector, addr: Ipv4Addr, url: CurlUrl, cb: 
   connector.connect(addr, url.port, (c) => {
     if (isConnectFailure(c)) {
       const why = c.errno === 'ETIMEDOUT' ? 28 : 7;
-      finish({ exitCode: why, response: null, error: `curl: (${why}) Failed to connect to ${url.host} port ${url.port} after 0 ms: Couldn't connect to server`, local: null }, null);
+      finish({ exitCode: why, response: null, error: `curl: (${why}) Failed to connect to ${url.host} port ${url.port} after ${Math.floor((c.elapsedNs ?? 0) / 1e6)} ms: Couldn't connect to server`, local: null }, null);
       return;
     }
     const conn = c;

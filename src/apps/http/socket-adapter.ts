@@ -28,6 +28,8 @@ export interface KernelTcpHandlers<S> {
 export interface KernelSocketLayer<S extends KernelTcpSocket> {
   tcpConnect(addr: Ipv4Addr, port: number, handlers: KernelTcpHandlers<S>): S;
   tcpListen(port: number, onConnection: (s: S) => KernelTcpHandlers<S> | void): unknown;
+  /** The namespace's clock, when the layer has one (the model's): failures say how long they took. */
+  readonly ip?: { readonly clock: { readonly now: number } };
 }
 
 /** A TcpConnection over one kernel socket; the handlers feed its callback lists. */
@@ -112,12 +114,13 @@ export function streamsFor<S extends KernelTcpSocket>(layer: KernelSocketLayer<S
           onError: (s, e) => pendingHandlers?.onError?.(s, e),
           onClose: (s, e) => pendingHandlers?.onClose?.(s, e),
         };
+        const started = layer.ip?.clock.now;
         const sock = layer.tcpConnect(addr, port, proxy);
         conn = new Adapted(sock);
         const c = conn;
         pendingHandlers = c.handlers(
           () => cb(c),
-          (errno) => cb({ errno }),
+          (errno) => cb(started === undefined ? { errno } : { errno, elapsedNs: layer.ip!.clock.now - started }),
         );
       },
     },

@@ -30,6 +30,8 @@ export interface TcpConnection {
 /** Why connect(2) failed, as its errno (`ECONNREFUSED`, `ETIMEDOUT`, `EHOSTUNREACH`, ...). */
 export interface ConnectFailure {
   readonly errno: string;
+  /** How long connect(2) took to fail, in ns, when the connector has a clock (curl prints it). */
+  readonly elapsedNs?: number;
 }
 
 export function isConnectFailure(x: TcpConnection | ConnectFailure): x is ConnectFailure {

@@ -7,7 +7,8 @@ import type { Step } from './exchange.js';
  * them. What names none (socket, TCP, application events) belongs to the packet being
  * handled in that namespace at that instant (the SYN-ACK that moved a socket to ESTABLISHED,
  * the request an ingress proxied), else to the next packet that namespace handles (a
- * connect's route lookup, before its SYN), else to the last one it handled; 0 when none.
+ * connect's state change before its SYN, a timer's retransmission); 0 when none (a socket
+ * giving up after its last retransmission).
  */
 export function packetOfSteps(steps: readonly Step[]): number[] {
   const raw = steps.map(rawPacket);
@@ -27,7 +28,7 @@ export function packetOfSteps(steps: readonly Step[]): number[] {
     }
     let next = 0;
     for (let j = i + 1; j < steps.length && next === 0; j++) if (raw[j] !== 0 && place[j] === place[i]) next = raw[j]!;
-    out[i] = next !== 0 ? next : prev !== undefined ? raw[prev]! : 0;
+    out[i] = next;
   }
   const renumber = new Map<number, number>();
   return out.map((n) => {

@@ -129,6 +129,47 @@ function stepLines(r: ExchangeResult, verbose: boolean, indent: number): (Line |
   });
 }
 
+/** Decisions that end a packet's way: drops, missing routes, DROP/REJECT verdicts, failed neighbours. */
+function isDeath(e: Ev): boolean {
+  switch (e.kind) {
+    case 'linux.drop':
+    case 'nf.reject':
+    case 'ipvs.drop':
+      return true;
+    case 'linux.fib':
+      return e.route === null || e.verdict === 'unreachable' || e.verdict === 'blackhole' || e.verdict === 'prohibit';
+    case 'linux.ttl':
+      return e.verdict === 'EXCEEDED';
+    case 'linux.neigh':
+      return e.state === 'FAILED';
+    case 'nf.policy':
+      return e.verdict === 'DROP';
+    case 'nf.rule':
+      return e.matched === true && / -j (DROP|REJECT)\b/.test(String(e.rule));
+    default:
+      return false;
+  }
+}
+
+/** Where the first packet the sender sent that met its end did (for NOT delivered). */
+function whereItDied(r: ExchangeResult, packets: readonly number[]): { where: string; packet: number; line: string } | null {
+  const fromHere = new Set<number>();
+  r.steps.forEach((st, i) => {
+    if (st.type === 'frame' && st.node === r.from.machine.name && st.netns === r.from.netns.netns && st.direction === 'out') fromHere.add(packets[i]!);
+  });
+  let fallback: { where: string; packet: number; line: string } | null = null;
+  for (let i = 0; i < r.steps.length; i++) {
+    const st = r.steps[i]!;
+    if (st.type !== 'event' || !isDeath(st.event as Ev)) continue;
+    const line = describeEvent(st.event as Ev, true);
+    if (line === null) continue;
+    const d = { where: where(st), packet: packets[i]!, line };
+    if (fromHere.has(packets[i]!)) return d;
+    fallback ??= d;
+  }
+  return fallback;
+}
+
 /**
  * The human trace, grouped per packet (numbered by first appearance, headed by what tcpdump
  * prints for it where it first appears) and, within a packet, per machine and namespace in
@@ -177,6 +218,10 @@ export function formatTraceText(r: ExchangeResult, verbose = false): string {
         out.push(`    ${l.text}`);
       }
     }
+  }
+  if (!r.delivered) {
+    const d = whereItDied(r, packets);
+    if (d !== null) out.push(`died at ${d.where}${d.packet ? ` (packet ${d.packet})` : ''}: ${d.line.replace(/^[\d.]+ {2}/, '')}`);
   }
   const frames = r.steps.filter((s) => s.type === 'frame').length;
   const machines = new Set(r.steps.map((s) => (s.type === 'frame' ? s.node : s.event.node))).size;
