@@ -21,6 +21,7 @@ export interface Runtime {
 
 export function startRuntime(scenario: Scenario): Runtime {
   const state = buildClusterState(scenario.cluster, scenario.manifests.map((m) => m.object));
+  assignLoadBalancerIngress(state);
   const world = buildWorld(state);
   const rt = { scenario, state, world, apps: { ingress: new Map(), loadBalancers: new Map(), dns: new Map() }, dnatLoadBalancers: new Map() } as Runtime;
   for (const h of state.cluster.spec.externalHosts) {
@@ -35,6 +36,24 @@ export function startRuntime(scenario: Scenario): Runtime {
   // Let the agents' work and the processes settle before anything is sent.
   world.run(1e6);
   return rt;
+}
+
+/**
+ * A `type: LoadBalancer` Service fronted by an LB host gets the host's address as its
+ * ingress IP, as a cloud controller manager writes status.loadBalancer. ipMode Proxy
+ * (KEP-1860): in both LB modes the packets reach the nodes addressed to their NodePorts,
+ * never to the LB address, so kube-proxy must not claim it (in ipvs mode it would bind it
+ * to kube-ipvs0, and the nodes could no longer reach the LB). A status given in the
+ * scenario is kept.
+ */
+function assignLoadBalancerIngress(state: ClusterState): void {
+  for (const h of state.cluster.spec.externalHosts) {
+    if (!h.loadBalancer) continue;
+    const [ns, name] = h.loadBalancer.service.split('/');
+    const svc = state.services.find((s) => s.metadata.namespace === ns && s.metadata.name === name);
+    if (!svc || svc.spec.type !== 'LoadBalancer' || svc.status?.loadBalancer?.ingress?.length) continue;
+    svc.status = { ...(svc.status ?? {}), loadBalancer: { ingress: [{ ip: h.ip, ipMode: 'Proxy' }] } };
+  }
 }
 
 function withoutDnatLb(h: ExternalHost): ExternalHost {

@@ -168,6 +168,20 @@ describe('LB in dnat mode, programmed as the tools would', () => {
     expect(restore).toHaveLength(1);
   });
 
+  it("the Service's status names the LB's address (ipMode Proxy): kube-proxy does not claim it on the nodes", () => {
+    for (const mode of ['ipvs', 'iptables']) {
+      const rt = scenario('Cluster', [`kubeProxy.mode=${mode}`]);
+      const svc = rt.state.services.find((s) => s.metadata.name === 'web')!;
+      expect(svc.status?.loadBalancer?.ingress).toEqual([{ ip: LB, ipMode: 'Proxy' }]);
+      for (const n of Object.keys(NODES)) {
+        expect(show(rt, n, ['ip', 'addr'])).not.toContain(LB);
+        if (mode === 'iptables') expect(show(rt, n, ['iptables-save', '-t', 'nat'])).not.toContain(LB);
+      }
+      // ... which is what lets the nodes still answer through it.
+      expect(connect(rt).delivered).toBe(true);
+    }
+  });
+
   it('a second dnat load balancer is refused at its mode field', () => {
     const text = TEXT.replace(/^ {2}traffic:$/m, '    - {name: lb2, ip: 192.168.20.101, loadBalancer: {service: default/web, mode: dnat}}\n  traffic:');
     let msg = '';
