@@ -1,11 +1,13 @@
 // Runs kubewire's own apps in one real namespace (started there with `ip netns exec`): the
 // servers scenario/workloads.ts starts for that namespace, or the client of one exchange as
-// runExchange sends it. Same code as the model's, over real sockets, so the bytes compare.
+// runExchange sends it (apps/http/exchange-client.ts). Same code as the model's, over real
+// sockets, so the bytes compare.
 //
 // Argument: one JSON HostSpec. Serve mode writes `readyFile` once listening; client mode
 // prints one JSON line {delivered, reason, response} and exits.
 import { writeFileSync } from 'node:fs';
-import { curl, parseHttpUrl, type CurlUrl } from '../apps/http/curl.js';
+import type { CurlUrl } from '../apps/http/curl.js';
+import { httpExchange, udpGreeting } from '../apps/http/exchange-client.js';
 import { streamsFor } from '../apps/http/socket-adapter.js';
 import { EventQueue } from '../sim/event-queue.js';
 import { loadScenarioFile } from '../scenario/load.js';
@@ -25,15 +27,15 @@ export interface HostSpec {
     readonly proto: 'tcp' | 'udp';
     readonly ip: string;
     readonly port: number;
-    /** The exchange's label for the UDP text and the TCP Host header, as runExchange makes them. */
+    /** The exchange's labels: the UDP text and the TCP Host header are made from them. */
     readonly fromLabel: string;
     readonly toLabel: string;
-    readonly url?: string;
+    /** For `http://HOST/PATH` targets: the URL curl is given. */
+    readonly url?: CurlUrl;
     readonly timeout: number;
   };
 }
 
-const enc = new TextEncoder();
 const dec = new TextDecoder();
 
 /** The runtime as startWorkloads sees it, with only this namespace's sockets real. */
@@ -68,23 +70,17 @@ function client(spec: HostSpec): void {
     process.exit(0);
   };
   setTimeout(() => finish(false, 'timed out', null), c.timeout * 1000).unref();
+  // As runExchange sends it (apps/http/exchange-client.ts): curl's request, or one datagram.
   if (c.proto === 'tcp') {
-    // As runExchange: one HTTP request, curl's, Host = the target as the user named it.
-    let url: CurlUrl;
-    if (c.url) url = parseHttpUrl(c.url);
-    else url = { host: c.toLabel.includes('://') ? c.ip : c.toLabel.replace(/:\d+$/, ''), port: c.port, path: '/' };
-    curl(streamsFor(real as never).connector, parseIpv4(c.ip), url, (r) => {
-      if (r.exitCode !== 0 || !r.response) return finish(false, r.error ?? `curl exit ${r.exitCode}`, null);
-      const body = dec.decode(r.response.body);
-      finish(true, null, `HTTP/1.1 ${r.response.status} ${r.response.reason}${body ? ` | ${(body.split('\n').find((l) => l.trim()) ?? '').trimEnd()}` : ''}`);
-    });
+    const to = { label: c.toLabel, ip: parseIpv4(c.ip), port: c.port, ...(c.url ? { url: c.url } : {}) };
+    httpExchange(streamsFor(real as never).connector, to.ip, to, finish);
   } else {
     const u = real.udp();
     u.onMessage = (d) => finish(true, null, dec.decode(d));
     u.onError = (errno) => finish(false, errno, null);
     u.bind(0);
     u.connect(parseIpv4(c.ip), c.port);
-    u.send(enc.encode(`kubewire trace from ${c.fromLabel}\n`));
+    u.send(udpGreeting(c.fromLabel));
   }
 }
 

@@ -120,12 +120,12 @@ export async function kernelExchange(from: Place, to: Target, proto: Proto, o: K
       result = { delivered: r.code === 0, reason: r.code === 0 ? null : lastLine(r.stdout) || 'no reply', response: null };
     } else {
       // kubewire's own client (curl for TCP, one datagram for UDP), as runExchange sends it.
-      const url = (to as Target & { url?: { host: string; port: number; path: string } }).url;
+      const url = to.url;
       const spec: HostSpec = {
         sets: [],
         machine: from.netns.node,
         netns: from.netns.netns,
-        client: { proto, ip: dst, port: to.port ?? 0, fromLabel: from.label, toLabel: to.label, ...(url ? { url: `http://${url.host}:${url.port}${url.path}` } : {}), timeout },
+        client: { proto, ip: dst, port: to.port ?? 0, fromLabel: from.label, toLabel: to.label, ...(url ? { url } : {}), timeout },
       };
       const host = appHostCommand();
       const r = await runClient(ns, [...host.argv, JSON.stringify(spec)], timeout * 1000 + 15000, host.cwd);
