@@ -5,7 +5,8 @@
 import { describe, expect, it } from 'vitest';
 import type { IngressDecision, IngressTraceEvent } from '../../src/apps/ingress/trace.js';
 import { resolvePlace } from '../../src/scenario/endpoints.js';
-import { loadScenarioFile } from '../../src/scenario/load.js';
+import { readFileSync } from 'node:fs';
+import { loadScenarioFile, loadScenarioText } from '../../src/scenario/load.js';
 import { startRuntime, type Runtime } from '../../src/scenario/runtime.js';
 import { resolveTarget, runExchange, type ExchangeResult } from '../../src/scenario/trace/exchange.js';
 import { traceJson } from '../../src/scenario/trace/json.js';
@@ -212,3 +213,42 @@ for (const mode of ['ipvs', 'iptables'] as const) {
     });
   });
 }
+
+describe('ingress-paths behind a source-preserving LB (mode dnat)', () => {
+  const text = (etp: 'Cluster' | 'Local'): string => readFileSync(FILE, 'utf8').replace(/^ {2}externalTrafficPolicy: Cluster$/m, `  externalTrafficPolicy: ${etp}`);
+  const headersAtBackend = (rt: Runtime, r: ExchangeResult): string[] => {
+    const d = decisionOf(r);
+    const [addr, port] = d.attempts[0]!.endpoint.split(':') as [string, string];
+    const be = podOf(rt, addr);
+    return headerLines(streamText(tcpSegments(r), (s) => s.netns === be.netns && s.direction === 'in' && s.dst === addr && s.dport === Number(port)));
+  };
+
+  for (const mode of ['ipvs', 'iptables'] as const) {
+    it(`externalTrafficPolicy Local, kube-proxy ${mode}: only node-a is a target and X-Forwarded-For / X-Real-IP are the laptop`, () => {
+      const rt = startRuntime(loadScenarioText('ingress-paths.yaml', text('Local'), [`kubeProxy.mode=${mode}`, 'externalHosts[1].loadBalancer.mode=dnat']));
+      expect(rt.dnatLoadBalancers.get('lb')!.listeners[0]!.targets.map((t) => t.node)).toEqual(['node-a']);
+      for (const path of ['/api/v1', '/api/foo']) {
+        const r = get(rt, `http://api.example.com${path}`);
+        expect(r.delivered).toBe(true);
+        expect(decisionOf(r).client.split(':')[0]).toBe(LAPTOP);
+        const hs = headersAtBackend(rt, r);
+        expect(hs).toContain(`X-Real-IP: ${LAPTOP}`);
+        expect(hs).toContain(`X-Forwarded-For: ${LAPTOP}`);
+      }
+    });
+  }
+
+  it('externalTrafficPolicy Cluster: the same LB mode, but kube-proxy masquerades: X-Forwarded-For is a node address', () => {
+    const rt = startRuntime(loadScenarioText('ingress-paths.yaml', text('Cluster'), ['externalHosts[1].loadBalancer.mode=dnat']));
+    const seen = new Set<string>();
+    for (let i = 0; i < 3; i++) {
+      const r = get(rt, 'http://api.example.com/api');
+      const peer = decisionOf(r).client.split(':')[0]!;
+      expect(peer).not.toBe(LAPTOP);
+      expect(headersAtBackend(rt, r)).toContain(`X-Forwarded-For: ${peer}`);
+      seen.add(peer);
+    }
+    // Round robin over the three nodes: each masquerades to its own address.
+    expect(seen.size).toBe(3);
+  });
+});
