@@ -157,8 +157,9 @@ describe('LB in dnat mode, no healthy node', () => {
 });
 
 describe('LB in dnat mode, programmed as the tools would', () => {
-  it("the LB host's nat table and the nodes' return routes, in the action log", () => {
+  it("the LB host's nat table and the nodes' return routes, in the action log", async () => {
     const rt = scenario('Cluster', []);
+    await expect(show(rt, 'host/lb', ['iptables-save'])).toMatchFileSnapshot('../../golden/iptables-save/lb-dnat-lb.txt');
     expect(show(rt, 'host/lb', ['sysctl', 'net.ipv4.ip_forward'])).toBe('net.ipv4.ip_forward = 1\n');
     for (const n of Object.keys(NODES)) {
       expect(show(rt, n, ['ip', 'route']).split('\n')).toContain(`${CLIENT} via ${LB} dev eth0 `);
