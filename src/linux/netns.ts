@@ -55,6 +55,38 @@ export interface RouteSpec {
   mtu?: number;
 }
 
+/**
+ * Per device: which address/prefix pairs it holds, how many primaries per subnet, how many
+ * primaries in all, so that adding the ten thousands of ClusterIPs kube-proxy puts on
+ * kube-ipvs0 does not rescan the list each time. Rebuilt from `inAddrs` after a delete.
+ */
+interface AddrIndex {
+  readonly exact: Set<number>;
+  readonly primaryNets: Map<number, number>;
+  primaries: number;
+}
+const addrIndexes = new WeakMap<NetDevice, AddrIndex>();
+
+function addrKey(addr: Ipv4Addr, len: number): number {
+  return addr * 33 + len;
+}
+
+function addrIndexOf(dev: NetDevice): AddrIndex {
+  let idx = addrIndexes.get(dev);
+  if (idx === undefined) {
+    idx = { exact: new Set(), primaryNets: new Map(), primaries: 0 };
+    for (const a of dev.inAddrs) {
+      idx.exact.add(addrKey(a.addr, a.len));
+      if (a.secondary) continue;
+      idx.primaries++;
+      const net = addrKey(((a.addr & prefixMask(a.len)) >>> 0) as Ipv4Addr, a.len);
+      idx.primaryNets.set(net, (idx.primaryNets.get(net) ?? 0) + 1);
+    }
+    addrIndexes.set(dev, idx);
+  }
+  return idx;
+}
+
 export class Netns implements IpLayer, NfNetns {
   readonly env: LinuxEnv;
   readonly node: string;
@@ -220,18 +252,22 @@ export class Netns implements IpLayer, NfNetns {
   addrAdd(devName: string, addr: Ipv4Addr, len: number, opts: { broadcast?: Ipv4Addr | 'auto'; scope?: RouteScope } = {}): InAddr {
     const dev = this.mustDev(devName);
     if (len < 0 || len > 32) throw new NetlinkError(`Error: an inet prefix is expected rather than "${formatIpv4(addr)}/${len}".`);
-    if (dev.inAddrs.some((a) => a.addr === addr && a.len === len)) throw new NetlinkError('RTNETLINK answers: File exists');
-    const secondary = dev.inAddrs.some((a) => !a.secondary && a.len === len && inAddrMatches(a, addr));
+    const idx = addrIndexOf(dev);
+    if (idx.exact.has(addrKey(addr, len))) throw new NetlinkError('RTNETLINK answers: File exists');
+    const net = addrKey(((addr & prefixMask(len)) >>> 0) as Ipv4Addr, len);
+    // inet_insert_ifa: secondary when a primary of the same subnet is there already.
+    const secondary = (idx.primaryNets.get(net) ?? 0) > 0;
     const brd = opts.broadcast === 'auto' ? (len < 31 ? cidrBroadcast({ addr, len }) : (0 as Ipv4Addr)) : (opts.broadcast ?? (0 as Ipv4Addr));
     const scope = opts.scope ?? ((addr >>> 24) === 127 ? 'host' : 'global');
     const a: InAddr = { dev, addr, len, broadcast: brd, scope, secondary };
     if (secondary) dev.inAddrs.push(a);
     else {
-      // inet_insert_ifa: primaries go after the last primary.
-      let i = 0;
-      while (i < dev.inAddrs.length && !dev.inAddrs[i]!.secondary) i++;
-      dev.inAddrs.splice(i, 0, a);
+      // Primaries go after the last primary (they all precede the secondaries).
+      dev.inAddrs.splice(idx.primaries, 0, a);
+      idx.primaries++;
+      idx.primaryNets.set(net, (idx.primaryNets.get(net) ?? 0) + 1);
     }
+    idx.exact.add(addrKey(addr, len));
     this.addIfaddrRoutes(a);
     return a;
   }
@@ -242,6 +278,7 @@ export class Netns implements IpLayer, NfNetns {
     if (!a) throw new NetlinkError('RTNETLINK answers: Cannot assign requested address');
     const doomed = a.secondary ? [a] : [a, ...dev.inAddrs.filter((x) => x.secondary && x.len === a.len && inAddrMatches(a, x.addr))];
     dev.inAddrs = dev.inAddrs.filter((x) => !doomed.includes(x));
+    addrIndexes.delete(dev);
     for (const d of doomed) this.delIfaddrRoutes(d);
   }
 
