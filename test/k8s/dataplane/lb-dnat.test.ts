@@ -143,6 +143,22 @@ for (const mode of ['ipvs', 'iptables'] as const) {
   });
 }
 
+describe('LB in dnat mode, a client beyond the underlay gateway', () => {
+  it('eTP Local: the pod sees the outside address; the reply goes node -> LB -> gateway', () => {
+    const text = TEXT.replace('{name: client, ip: 192.168.20.200}', '{name: client, ip: 198.51.100.7}').replace(/^ {2}externalTrafficPolicy: Cluster$/m, '  externalTrafficPolicy: Local');
+    const rt = startRuntime(loadScenarioText('lb-dnat.yaml', text));
+    const r = connect(rt);
+    expect(r.delivered).toBe(true);
+    const segs = tcpSegments(r);
+    expect(atPod(rt, segs).map((s) => s.src)).toEqual(['198.51.100.7']);
+    // The SYN came in through the gateway, and the SYN-ACK leaves through it again, un-DNATed by the LB.
+    const synAck = (s: TcpSegment): boolean => (s.flags & 0x12) === 0x12;
+    expect(segs.filter((s) => s.node === 'lb' && s.direction === 'in' && synAck(s)).map((s) => `${s.src}:${s.sport}`)).toEqual([`${NODES['node-c']}:30100`]);
+    expect(segs.filter((s) => s.node === 'lb' && s.direction === 'out' && synAck(s)).map((s) => `${s.src}:${s.sport}>${s.dst}`)).toEqual([`${LB}:80>198.51.100.7`]);
+    expect(segs.some((s) => s.node === 'gateway' && s.direction === 'out' && synAck(s) && s.src === LB)).toBe(true);
+  });
+});
+
 describe('LB in dnat mode, no healthy node', () => {
   it('eTP Local with no endpoint: the chain is empty, the LB itself refuses', () => {
     const rt = scenario('Local', [], 0);
