@@ -2,11 +2,13 @@ import { linkAdd } from '../../linux/netlink.js';
 import type { NicDevice } from '../../linux/link/nic.js';
 import { setBootId } from '../../linux/neigh-hash.js';
 import { hookPacketSink } from '../../linux/trace.js';
-import { cidrContains, parseCidr, parseIpv4 } from '../../wire/ipv4-address.js';
+import { cidrContains, formatIpv4, parseCidr, parseIpv4 } from '../../wire/ipv4-address.js';
 import { formatMac, parseMac, randomMac } from '../../wire/mac-address.js';
 import type { ClusterState } from '../controllers/cluster-state.js';
 import { bridgeCniAdd } from '../cni/bridge.js';
 import { caliName, calicoCniAdd } from '../cni/calico.js';
+import { AGENT as FELIX, startFelix } from '../calico/agent.js';
+import { defaultIPv4Pool, podProfileIds } from '../calico/felix.js';
 import { flanneldSetup, type FlannelLease } from '../flannel/flanneld.js';
 import { flannelRestoreText } from '../flannel/iptables.js';
 import { NetfilterIptables } from './iptables-backend.js';
@@ -137,5 +139,27 @@ export function buildWorld(state: ClusterState): World {
     }
     w.pods.set(podKey(p), { pod: p, node: m, netns: podNs, sockets: w.sockets(podNs), hostVeth });
   }
+
+  // Canal: calico-node's Felix polices the cali* veths. The pool is the one calico-node's
+  // start-up creates on the first node (Canal's manifest leaves CALICO_IPV4POOL_CIDR unset).
+  if (spec.cni === 'canal' && state.nodes.length) {
+    const first = w.machines.get(state.nodes[0]!.metadata.name)!;
+    const pool = defaultIPv4Pool(first.root.devicesInOrder().flatMap((d) => d.inAddrs.map((a) => formatIpv4(a.addr))));
+    for (const node of state.nodes) {
+      const m = w.machines.get(node.metadata.name)!;
+      const endpoints = [...w.pods.values()]
+        .filter((x) => x.node === m && x.hostVeth)
+        .map((x) => ({ name: x.hostVeth, profileIds: podProfileIds(x.pod.metadata.namespace ?? 'default', serviceAccountOf(x.pod)) }));
+      const ipt = w.iptables.get(m.root) ?? NetfilterIptables.forNetns(m.root, w.log, FELIX);
+      w.iptables.set(m.root, ipt);
+      startFelix(w.log, m.root, ipt, endpoints, [pool]);
+    }
+  }
   return w;
+}
+
+/** spec.serviceAccountName, which the API server's ServiceAccount admission sets to `default`. */
+function serviceAccountOf(p: { spec: object }): string {
+  const s = p.spec as { serviceAccountName?: string; serviceAccount?: string };
+  return s.serviceAccountName ?? s.serviceAccount ?? 'default';
 }
