@@ -1,7 +1,8 @@
 // Felix's programming loaded into a real kernel: the seed's 192.168.4.88 (Canal, kube-proxy in
 // ipvs mode, so Felix's forward-check and endpoint-mark chains are there) replays every
 // iptables/ipset command the agents logged for the node into a fresh network namespace; the
-// real iptables-save must print exactly what kubewire's printer does (counters aside), and the
+// real iptables-save and `iptables -L -n -v` must print exactly what kubewire's printers do
+// (counters aside), and the
 // real ipsets hold what the model's hold. The kernel differential suite (test/kernel) covers
 // the iptables-mode Canal clusters, packets included.
 import { execFileSync } from 'node:child_process';
@@ -70,6 +71,10 @@ describe.skipIf(why !== null)('Felix in a real kernel', () => {
     const real = normalise(run(['ip', 'netns', 'exec', ns, 'iptables-save']));
     expect(real).toContain('-A cali-forward-check');
     expect(real).toBe(normalise(nf.save()));
+    // And `iptables -t T -L -n -v` (each extension's print text: rpfilter, set, mark, ...).
+    for (const t of ['raw', 'mangle', 'nat', 'filter'] as const) {
+      expect(run(['ip', 'netns', 'exec', ns, 'iptables', '-t', t, '-L', '-n', '-v'])).toBe(nf.list(t));
+    }
     const realSets = sets(run(['ip', 'netns', 'exec', ns, 'ipset', 'save']));
     const modelSets = sets(nf.ipsetSave());
     expect(realSets.get('cali40this-host')).toEqual(['10.42.4.0', '127.0.0.1', '192.168.4.88']);
