@@ -53,6 +53,8 @@ describe('ingress-paths: /api (Prefix) and /api/v1 (Exact) on api.example.com', 
   const cases = [
     { path: '/api/v1', location: 'location = /api/v1', how: 'exact', also: ['location /api/', 'location /'], app: 'api-v1' },
     { path: '/api/v1/x', location: 'location /api/', how: 'longest-prefix', also: ['location /'], app: 'api' },
+    // Exact is the whole path: a trailing slash is another path.
+    { path: '/api/v1/', location: 'location /api/', how: 'longest-prefix', also: ['location /'], app: 'api' },
     { path: '/api', location: 'location = /api', how: 'exact', also: ['location /'], app: 'api' },
     { path: '/api/foo', location: 'location /api/', how: 'longest-prefix', also: ['location /'], app: 'api' },
   ] as const;
