@@ -15,6 +15,26 @@ import { icmpSend } from './icmp.js';
 export const IPFRAG_TIME_NS = 30e9;
 
 /** Splits `p` (IPv4 at head, DF clear) into fragments that fit `mtu`. */
+/**
+ * Finishes a fragment or a reassembled packet built at `o`: the header checksum, the header
+ * offsets, and what the skb carried (mark, conntrack, and the trace's packet number: the
+ * pieces are the packet they came from).
+ */
+function sealFragment(f: PacketBuffer, o: number, ihl: number, from: PacketBuffer): void {
+  const q = f.buf;
+  q[o + 10] = 0;
+  q[o + 11] = 0;
+  const c = internetChecksum(q, o, ihl);
+  q[o + 10] = c >>> 8;
+  q[o + 11] = c & 255;
+  f.network = o;
+  f.transport = o + ihl;
+  f.mark = from.mark;
+  f.ct = from.ct;
+  f.ctinfo = from.ctinfo;
+  f.trace = from.trace;
+}
+
 export function ipFragment(p: PacketBuffer, mtu: number): PacketBuffer[] {
   const b = p.buf;
   const ip = p.head;
@@ -41,16 +61,7 @@ export function ipFragment(p: PacketBuffer, mtu: number): PacketBuffer[] {
     const mf = !last || baseMf;
     q[o + 6] = (mf ? 0x20 : 0) | ((off >>> 8) & 0x1f);
     q[o + 7] = off & 255;
-    q[o + 10] = 0;
-    q[o + 11] = 0;
-    const c = internetChecksum(q, o, ihl);
-    q[o + 10] = c >>> 8;
-    q[o + 11] = c & 255;
-    f.network = o;
-    f.transport = o + ihl;
-    f.mark = p.mark;
-    f.ct = p.ct;
-    f.ctinfo = p.ctinfo;
+    sealFragment(f, o, ihl, p);
     out.push(f);
   }
   return out;
@@ -114,15 +125,6 @@ export function ipDefrag(netns: Netns, p: PacketBuffer): PacketBuffer | null {
   w[o + 3] = tot & 255;
   w[o + 6] = w[o + 6]! & 0x40; // keep DF, clear MF and the offset
   w[o + 7] = 0;
-  w[o + 10] = 0;
-  w[o + 11] = 0;
-  const c = internetChecksum(w, o, fihl);
-  w[o + 10] = c >>> 8;
-  w[o + 11] = c & 255;
-  whole.network = o;
-  whole.transport = o + fihl;
-  whole.mark = first.mark;
-  whole.ct = first.ct;
-  whole.ctinfo = first.ctinfo;
+  sealFragment(whole, o, fihl, first);
   return whole;
 }

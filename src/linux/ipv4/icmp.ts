@@ -41,6 +41,27 @@ function xrlimAllow(netns: Netns, dst: Ipv4Addr): boolean {
   return ok;
 }
 
+/**
+ * The 20-byte IPv4 header of an ICMP message the kernel builds (icmp_push_reply): no DF, the
+ * next IP ID towards `dst`, the namespace's default TTL, protocol 1, header checksum.
+ */
+function writeIcmpIpHeader(netns: Netns, q: Uint8Array, o: number, tos: number, tot: number, src: Ipv4Addr, dst: Ipv4Addr): void {
+  const id = netns.selectIdent(dst, 1);
+  q[o] = 0x45;
+  q[o + 1] = tos;
+  q[o + 2] = tot >>> 8;
+  q[o + 3] = tot & 255;
+  q[o + 4] = id >>> 8;
+  q[o + 5] = id & 255;
+  q[o + 8] = netns.sysctl_.defaultTtl;
+  q[o + 9] = 1;
+  writeIpv4(q, o + 12, src);
+  writeIpv4(q, o + 16, dst);
+  const hc = internetChecksum(q, o, 20);
+  q[o + 10] = hc >>> 8;
+  q[o + 11] = hc & 255;
+}
+
 /** icmp_send: `off` has its IPv4 header at `off.head`. */
 export function icmpSend(netns: Netns, off: PacketBuffer, type: number, code: number, info: number): void {
   const b = off.buf;
@@ -65,22 +86,7 @@ export function icmpSend(netns: Netns, off: PacketBuffer, type: number, code: nu
   const p = PacketBuffer.alloc(20 + 8 + quoted);
   const o = p.head;
   const q = p.buf;
-  const tos = (b[ip + 1]! & 0x1e) | 0xc0;
-  const tot = 28 + quoted;
-  const id = netns.selectIdent(saddr, 1);
-  q[o] = 0x45;
-  q[o + 1] = tos;
-  q[o + 2] = tot >>> 8;
-  q[o + 3] = tot & 255;
-  q[o + 4] = id >>> 8;
-  q[o + 5] = id & 255;
-  q[o + 8] = netns.sysctl_.defaultTtl;
-  q[o + 9] = 1;
-  writeIpv4(q, o + 12, src);
-  writeIpv4(q, o + 16, saddr);
-  const hc = internetChecksum(q, o, 20);
-  q[o + 10] = hc >>> 8;
-  q[o + 11] = hc & 255;
+  writeIcmpIpHeader(netns, q, o, (b[ip + 1]! & 0x1e) | 0xc0, 28 + quoted, src, saddr);
   const t = o + 20;
   q[t] = type;
   q[t + 1] = code;
@@ -143,21 +149,7 @@ function echoReply(netns: Netns, req: PacketBuffer): void {
   const q = p.buf;
   const saddr = readIpv4(b, ip + 12);
   const daddr = readIpv4(b, ip + 16);
-  const tot = 20 + icmpLen;
-  const id = netns.selectIdent(saddr, 1);
-  q[o] = 0x45;
-  q[o + 1] = b[ip + 1]!;
-  q[o + 2] = tot >>> 8;
-  q[o + 3] = tot & 255;
-  q[o + 4] = id >>> 8;
-  q[o + 5] = id & 255;
-  q[o + 8] = netns.sysctl_.defaultTtl;
-  q[o + 9] = 1;
-  writeIpv4(q, o + 12, daddr);
-  writeIpv4(q, o + 16, saddr);
-  const hc = internetChecksum(q, o, 20);
-  q[o + 10] = hc >>> 8;
-  q[o + 11] = hc & 255;
+  writeIcmpIpHeader(netns, q, o, b[ip + 1]!, 20 + icmpLen, daddr, saddr);
   q.set(b.subarray(t, req.end), o + 20);
   q[o + 20] = 0;
   q[o + 21] = 0;

@@ -18,7 +18,7 @@ export class DummyDevice extends NetDevice {
   override operstate(): 'UP' | 'DOWN' | 'UNKNOWN' | 'LOWERLAYERDOWN' {
     return this.adminUp ? 'UNKNOWN' : 'DOWN';
   }
-  startXmit(_p: PacketBuffer): void {
-    this.netns.trace?.record({ kind: 'linux.drop', time: this.netns.clock.now, node: this.netns.node, netns: this.netns.netns, dev: this.name, step: 'dummy_xmit', reason: 'DUMMY', packet: tracePacketId(_p) });
+  startXmit(p: PacketBuffer): void {
+    this.netns.trace?.record({ kind: 'linux.drop', time: this.netns.clock.now, node: this.netns.node, netns: this.netns.netns, dev: this.name, step: 'dummy_xmit', reason: 'DUMMY', packet: tracePacketId(p) });
   }
 }
