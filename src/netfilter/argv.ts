@@ -5,44 +5,71 @@
  * Single quotes are ordinary characters (the real tool fails on `'a b'`), and an
  * unterminated quote runs to the end of the line (the real tool accepts it).
  */
-export function splitArgs(line: string): string[] {
+export function splitArgs(line: string, from = 0): string[] {
+  // Tokens are slices of the line (no per-character building); a token with quotes is put
+  // together from the slices between them.
   const out: string[] = [];
-  let cur = '';
-  let have = false;
-  let quoted = false;
-  let escaped = false;
-  for (let i = 0; i < line.length; i++) {
-    const c = line[i]!;
-    if (quoted) {
-      if (escaped) {
-        cur += c;
-        escaped = false;
-      } else if (c === '\\') {
-        escaped = true;
-      } else if (c === '"') {
-        quoted = false;
-      } else {
-        cur += c;
+  const n = line.length;
+  let i = from;
+  while (i < n) {
+    let c = line.charCodeAt(i);
+    if (c === 32 || c === 9 || c === 10 || c === 13) {
+      i++;
+      continue;
+    }
+    const start = i;
+    while (i < n) {
+      c = line.charCodeAt(i);
+      if (c === 32 || c === 9 || c === 10 || c === 13 || c === 34) break;
+      i++;
+    }
+    if (i >= n || c !== 34) {
+      out.push(line.slice(start, i));
+      continue;
+    }
+    let cur = line.slice(start, i);
+    let quoted = false;
+    while (i < n) {
+      c = line.charCodeAt(i);
+      if (quoted) {
+        if (c === 92) {
+          // A backslash takes the next character literally (a trailing one is dropped).
+          if (i + 1 < n) cur += line[i + 1]!;
+          i += 2;
+          continue;
+        }
+        if (c === 34) {
+          quoted = false;
+          i++;
+          continue;
+        }
+        let j = i + 1;
+        while (j < n) {
+          const d = line.charCodeAt(j);
+          if (d === 92 || d === 34) break;
+          j++;
+        }
+        cur += line.slice(i, j);
+        i = j;
+        continue;
       }
-      continue;
-    }
-    if (c === '"') {
-      quoted = true;
-      have = true;
-      continue;
-    }
-    if (c === ' ' || c === '\t' || c === '\n' || c === '\r') {
-      if (have) {
-        out.push(cur);
-        cur = '';
-        have = false;
+      if (c === 34) {
+        quoted = true;
+        i++;
+        continue;
       }
-      continue;
+      if (c === 32 || c === 9 || c === 10 || c === 13) break;
+      let j = i + 1;
+      while (j < n) {
+        const d = line.charCodeAt(j);
+        if (d === 32 || d === 9 || d === 10 || d === 13 || d === 34) break;
+        j++;
+      }
+      cur += line.slice(i, j);
+      i = j;
     }
-    cur += c;
-    have = true;
+    out.push(cur);
   }
-  if (have) out.push(cur);
   return out;
 }
 

@@ -59,7 +59,8 @@ export function walkTable(table: Table, hook: NfHook, c: PacketCtx): number {
     c.evaluated++;
     let ok = ipMatches(chain.ipv, i, r, c);
     if (ok) {
-      const fns = r.fns;
+      // Lazy rules compile at their first packet (rule.ts RuleSpec.lazy).
+      const fns = r.fns ?? r.compile(c.env);
       for (let k = 0; k < fns.length; k++) {
         if (!fns[k]!(c)) {
           ok = false;
@@ -74,8 +75,8 @@ export function walkTable(table: Table, hook: NfHook, c: PacketCtx): number {
     }
     r.pkts++;
     r.bytes += len;
-    if (r.target !== null) {
-      const v = r.target.fn(c);
+    if (r.tfn !== null) {
+      const v = r.tfn(c);
       if (v !== XT_CONTINUE) return v;
       i++;
       continue;

@@ -62,7 +62,9 @@ export class Netfilter {
   totalEvaluated = 0;
   /** Bumped whenever hookOps() would answer a different list. */
   hooksGeneration = 0;
-  private readonly evaluatedByPacket = new WeakMap<PacketBuffer, number>();
+  /** The packet of the latest table walk and the rules evaluated for it so far (evaluatedFor). */
+  private evaluatedPacket: PacketBuffer | null = null;
+  private evaluatedCount = 0;
   private readonly hooksMode: 'auto' | 'on' | 'off';
   private readonly epochSeconds: number;
   private ctNeeded = false;
@@ -191,9 +193,12 @@ export class Netfilter {
     ipsetRestore(this.ipsets, text, exist);
   }
 
-  /** Rules evaluated for this packet across every table walk so far. */
+  /**
+   * Rules evaluated for this packet across every table walk so far, for the packet of the
+   * latest walk (an earlier packet answers 0): a per-packet map cost a WeakMap write per walk.
+   */
   evaluatedFor(p: PacketBuffer): number {
-    return this.evaluatedByPacket.get(p) ?? 0;
+    return p === this.evaluatedPacket ? this.evaluatedCount : 0;
   }
 
   private setReferences(name: string): number {
@@ -307,7 +312,11 @@ export class Netfilter {
   private count(c: PacketCtx, p: PacketBuffer): void {
     this.lastEvaluated = c.evaluated;
     this.totalEvaluated += c.evaluated;
-    this.evaluatedByPacket.set(p, (this.evaluatedByPacket.get(p) ?? 0) + c.evaluated);
+    if (p !== this.evaluatedPacket) {
+      this.evaluatedPacket = p;
+      this.evaluatedCount = 0;
+    }
+    this.evaluatedCount += c.evaluated;
     const sink = this.env.sink;
     if (sink) {
       const ns = this.netns;

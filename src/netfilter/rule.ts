@@ -1,10 +1,13 @@
-import type { MatchFn, MatchModule, NfEnv, ParseCtx, TargetFn, TargetModule } from './module.js';
+import type { MatchFn, MatchModule, NfEnv, TargetFn, TargetModule } from './module.js';
 import { param } from './module.js';
-import type { Chain, Table } from './tables.js';
+import type { Chain, Table, TableName } from './tables.js';
+import { TABLE_CHAINS } from './tables.js';
+import type { NfHook } from './hooks.js';
 import { MATCHES } from './matches/index.js';
 import { TARGETS } from './targets/index.js';
 import { formatIpv4, parseIpv4, prefixMask } from '../wire/ipv4-address.js';
 import { checkIfaceName, ifaceMatcher } from './iface.js';
+import { fastIpv4 } from './addr.js';
 import { CommitError } from './errors.js';
 
 /** The IP part of a rule (struct ipt_ip): addresses, interfaces, protocol, fragment flag. */
@@ -28,63 +31,212 @@ export interface IpPart {
 /** Standard verdicts a rule can end in. */
 export type Verdict = 'ACCEPT' | 'DROP' | 'RETURN';
 
-interface MatchInst {
+export interface MatchInst {
   readonly mod: MatchModule;
+  readonly spec: unknown;
+}
+export interface TargetInst {
+  readonly mod: TargetModule;
   readonly spec: unknown;
 }
 
 /**
- * One rule: its parsed spec, its save text, counters, and the compiled functions the walk
- * calls. Jumps are resolved to chain objects by Table.link().
+ * Extensions whose compiled function keeps no state of its own and throws nothing: a rule
+ * made only of these may be compiled at its first packet, and one compilation serves every
+ * rule with the same text in the same namespace. Anything else (statistic's nth counter,
+ * set's "doesn't exist" check at load time, extensions added later) is compiled per rule
+ * when the rule is loaded, as before.
+ */
+const LAZY_MATCHES: ReadonlySet<string> = new Set(['tcp', 'udp', 'icmp', 'multiport', 'comment', 'mark', 'conntrack', 'state', 'addrtype', 'physdev', 'recent', 'nfacct']);
+const LAZY_TARGETS: ReadonlySet<string> = new Set(['DNAT', 'SNAT', 'MASQUERADE', 'REDIRECT', 'MARK', 'CT', 'NOTRACK', 'REJECT', 'LOG', 'TRACE']);
+const NO_FNS: readonly MatchFn[] = [];
+
+/**
+ * What one rule line parses to, independent of the namespace it is loaded into and of its
+ * counters: the IP part, the extensions' specs, the verdict or jump, and (computed when first
+ * asked) the iptables-save text. Immutable once made, so identical lines share one (see
+ * restore.ts's line cache): six nodes with the same kube-proxy payload hold it once.
+ */
+export class RuleSpec {
+  private savedText: string | undefined;
+  /** The namespace whose compilation is kept here (lazy specs only), and that compilation. */
+  private compiledFor: NfEnv | null = null;
+  private compiledFns: readonly MatchFn[] = NO_FNS;
+  private compiledTarget: TargetFn | null = null;
+  readonly lazy: boolean;
+  constructor(
+    readonly src: number,
+    readonly smsk: number,
+    readonly sInv: boolean,
+    readonly dst: number,
+    readonly dmsk: number,
+    readonly dInv: boolean,
+    readonly inIface: string,
+    readonly inInv: boolean,
+    readonly outIface: string,
+    readonly outInv: boolean,
+    readonly proto: number,
+    readonly pInv: boolean,
+    readonly frag: boolean,
+    readonly fragInv: boolean,
+    readonly matches: readonly MatchInst[],
+    readonly target: TargetInst | null,
+    readonly verdict: Verdict | null,
+    readonly jumpName: string | null,
+    readonly isGoto: boolean,
+    /** `-c p b` inside the rule. */
+    readonly counters: readonly [number, number] | undefined,
+    /** Interface matchers (null = any). */
+    readonly inM: ((n: string) => boolean) | null,
+    readonly outM: ((n: string) => boolean) | null,
+  ) {
+    let lazy = target === null || LAZY_TARGETS.has(target.mod.name);
+    for (let i = 0; lazy && i < matches.length; i++) if (!LAZY_MATCHES.has(matches[i]!.mod.name)) lazy = false;
+    this.lazy = lazy;
+  }
+
+  get ip(): IpPart {
+    const { src, smsk, sInv, dst, dmsk, dInv, inIface, inInv, outIface, outInv, proto, pInv, frag, fragInv } = this;
+    return { src, smsk, sInv, dst, dmsk, dInv, inIface, inInv, outIface, outInv, proto, pInv, frag, fragInv };
+  }
+
+  /** The rule as iptables-save prints it after `-A CHAIN`, with a leading space (may be empty). */
+  get text(): string {
+    return (this.savedText ??= saveText(this));
+  }
+
+  /** Compiles the extensions for `env`, sharing the result with other rules of this spec there. */
+  compile(env: NfEnv, share: boolean): { fns: readonly MatchFn[]; tfn: TargetFn | null } {
+    if (share && this.compiledFor === env) return { fns: this.compiledFns, tfn: this.compiledTarget };
+    const fns = this.matches.length === 0 ? NO_FNS : this.matches.map((m) => m.mod.compile(m.spec, env));
+    const tfn = this.target ? this.target.mod.compile(this.target.spec, env) : null;
+    if (share && this.compiledFor === null) {
+      this.compiledFor = env;
+      this.compiledFns = fns;
+      this.compiledTarget = tfn;
+    }
+    return { fns, tfn };
+  }
+
+  /** The compilation kept for `env`, if any. */
+  compiledIn(env: NfEnv | null): boolean {
+    return env !== null && this.compiledFor === env;
+  }
+  get sharedFns(): readonly MatchFn[] {
+    return this.compiledFns;
+  }
+  get sharedTarget(): TargetFn | null {
+    return this.compiledTarget;
+  }
+}
+
+/**
+ * One rule in one chain of one namespace: its spec (shared), counters, the resolved jump and
+ * the compiled functions the walk calls (null until the first packet for lazy specs).
+ * Jumps are resolved to chain objects by Table.link().
  */
 export class Rule {
   pkts = 0;
   bytes = 0;
   jump: Chain | null = null;
-  // The IP part copied flat onto the rule: the walk reads these without another hop.
-  readonly src: number;
-  readonly smsk: number;
-  readonly sInv: boolean;
-  readonly dst: number;
-  readonly dmsk: number;
-  readonly dInv: boolean;
-  readonly proto: number;
-  readonly pInv: boolean;
-  readonly frag: boolean;
-  readonly fragInv: boolean;
-  readonly inInv: boolean;
-  readonly outInv: boolean;
+  /** Compiled matches in rule order (the IP part is checked inline by the walk); null = not yet. */
+  fns: readonly MatchFn[] | null = null;
+  /** The compiled target, when the rule has an extension target. */
+  tfn: TargetFn | null = null;
   constructor(
-    readonly ip: IpPart,
-    readonly matches: readonly MatchInst[],
-    /** Compiled matches in rule order (the IP part is checked inline by the walk). */
-    readonly fns: readonly MatchFn[],
-    readonly verdict: Verdict | null,
-    readonly jumpName: string | null,
-    readonly isGoto: boolean,
-    readonly target: { readonly mod: TargetModule; readonly spec: unknown; readonly fn: TargetFn } | null,
-    /** The rule as iptables-save prints it after `-A CHAIN`, with a leading space (may be empty). */
-    readonly text: string,
-    /** Interface matchers (null = any). */
-    readonly inM: ((n: string) => boolean) | null,
-    readonly outM: ((n: string) => boolean) | null,
+    readonly spec: RuleSpec,
+    /** Where the rule is loaded; null when the caller fills fns/tfn itself (copyZeroed). */
+    env: NfEnv | null,
   ) {
-    this.src = ip.src;
-    this.smsk = ip.smsk;
-    this.sInv = ip.sInv;
-    this.dst = ip.dst;
-    this.dmsk = ip.dmsk;
-    this.dInv = ip.dInv;
-    this.proto = ip.proto;
-    this.pInv = ip.pInv;
-    this.frag = ip.frag;
-    this.fragInv = ip.fragInv;
-    this.inInv = ip.inInv;
-    this.outInv = ip.outInv;
+    if (spec.matches.length === 0 && spec.target === null) this.fns = NO_FNS;
+    else if (env === null) return;
+    else if (!spec.lazy) {
+      // Compiled now, per rule: its errors belong to the restore, its state to this rule.
+      const c = spec.compile(env, false);
+      this.fns = c.fns;
+      this.tfn = c.tfn;
+    } else if (spec.compiledIn(env)) {
+      this.fns = spec.sharedFns;
+      this.tfn = spec.sharedTarget;
+    }
+  }
+
+  /** Called by the walk the first time the rule is evaluated. */
+  compile(env: NfEnv): readonly MatchFn[] {
+    const c = this.spec.compile(env, this.spec.lazy);
+    this.tfn = c.tfn;
+    this.fns = c.fns;
+    return c.fns;
+  }
+
+  get text(): string {
+    return this.spec.text;
+  }
+  get ip(): IpPart {
+    return this.spec.ip;
+  }
+  get matches(): readonly MatchInst[] {
+    return this.spec.matches;
+  }
+  get target(): TargetInst | null {
+    return this.spec.target;
+  }
+  get verdict(): Verdict | null {
+    return this.spec.verdict;
+  }
+  get jumpName(): string | null {
+    return this.spec.jumpName;
+  }
+  get isGoto(): boolean {
+    return this.spec.isGoto;
+  }
+  get src(): number {
+    return this.spec.src;
+  }
+  get smsk(): number {
+    return this.spec.smsk;
+  }
+  get sInv(): boolean {
+    return this.spec.sInv;
+  }
+  get dst(): number {
+    return this.spec.dst;
+  }
+  get dmsk(): number {
+    return this.spec.dmsk;
+  }
+  get dInv(): boolean {
+    return this.spec.dInv;
+  }
+  get proto(): number {
+    return this.spec.proto;
+  }
+  get pInv(): boolean {
+    return this.spec.pInv;
+  }
+  get frag(): boolean {
+    return this.spec.frag;
+  }
+  get fragInv(): boolean {
+    return this.spec.fragInv;
+  }
+  get inInv(): boolean {
+    return this.spec.inInv;
+  }
+  get outInv(): boolean {
+    return this.spec.outInv;
+  }
+  get inM(): ((n: string) => boolean) | null {
+    return this.spec.inM;
+  }
+  get outM(): ((n: string) => boolean) | null {
+    return this.spec.outM;
   }
 
   copyZeroed(): Rule {
-    const r = new Rule(this.ip, this.matches, this.fns, this.verdict, this.jumpName, this.isGoto, this.target, this.text, this.inM, this.outM);
+    const r = new Rule(this.spec, null);
+    r.fns = this.fns;
+    r.tfn = this.tfn;
     return r;
   }
 }
@@ -93,28 +245,42 @@ export const PROTO_BY_NAME: Readonly<Record<string, number>> = { all: 0, icmp: 1
 /** Names iptables-save prints for -p (xtables_chain_protos, then /etc/protocols). */
 const PROTO_NAME: Readonly<Record<number, string>> = { 1: 'icmp', 2: 'igmp', 4: 'ipencap', 6: 'tcp', 17: 'udp', 47: 'gre', 50: 'esp', 51: 'ah', 132: 'sctp', 136: 'udplite' };
 
-function parseAddrMask(arg: string): [number, number] {
+/** Out-parameters of parseAddrMask (no array per address). */
+let addrOut = 0;
+let maskOut = 0;
+
+function ipOrParam(text: string): number {
+  const v = fastIpv4(text, 0, text.length);
+  if (v >= 0) return v;
+  try {
+    return parseIpv4(text);
+  } catch {
+    param(`host/network \`${text}' not found`);
+  }
+}
+
+function parseAddrMask(arg: string): void {
   if (arg.includes(',')) param(`host/network \`${arg}' not found`);
   const slash = arg.indexOf('/');
-  let addr: number;
-  try {
-    addr = parseIpv4(slash < 0 ? arg : arg.slice(0, slash));
-  } catch {
-    param(`host/network \`${slash < 0 ? arg : arg.slice(0, slash)}' not found`);
-  }
+  const addr = ipOrParam(slash < 0 ? arg : arg.slice(0, slash));
   let mask = 0xffffffff;
   if (slash >= 0) {
     const m = arg.slice(slash + 1);
     if (/^[0-9]+$/.test(m) && Number(m) <= 32) mask = prefixMask(Number(m));
     else {
-      try {
-        mask = parseIpv4(m);
-      } catch {
-        param(`invalid mask \`${m}' specified`);
+      const v = fastIpv4(m, 0, m.length);
+      if (v >= 0) mask = v;
+      else {
+        try {
+          mask = parseIpv4(m);
+        } catch {
+          param(`invalid mask \`${m}' specified`);
+        }
       }
     }
   }
-  return [(addr & mask) >>> 0, mask];
+  addrOut = (addr & mask) >>> 0;
+  maskOut = mask;
 }
 
 function saveAddr(addr: number, mask: number): string {
@@ -129,7 +295,7 @@ function saveAddr(addr: number, mask: number): string {
 }
 
 /** Options the rule parser itself owns (iptables' global options). */
-const SHORT: Readonly<Record<string, string>> = {
+const SHORT: ReadonlyMap<string, string> = new Map(Object.entries({
   '-s': 's', '--source': 's', '--src': 's',
   '-d': 'd', '--destination': 'd', '--dst': 'd',
   '-i': 'i', '--in-interface': 'i',
@@ -140,7 +306,7 @@ const SHORT: Readonly<Record<string, string>> = {
   '-g': 'g', '--goto': 'g',
   '-m': 'm', '--match': 'm',
   '-c': 'c', '--set-counters': 'c',
-};
+}));
 
 export interface ParsedRule {
   rule: Rule;
@@ -159,11 +325,15 @@ function once(seen: number, bit: number, flag: string): number {
   return seen | bit;
 }
 
+const isDigits = (s: string): boolean => /^[0-9]+$/.test(s);
+
 /**
- * Parses the rule part of a command (everything after `-A CHAIN`) as iptables' do_parse,
- * and compiles it. Throws ParamError with the tool's message.
+ * Parses the rule part of a command (args[from..], everything after `-A CHAIN`) as
+ * iptables' do_parse, for a rule of `chain` in `table`. Throws ParamError / CommitError with
+ * the tool's message. The result depends only on these inputs (the namespace is not read:
+ * built-in chains are the table's fixed ones), which is what lets restore.ts share it.
  */
-export function parseRule(args: readonly string[], table: Table, chain: string, env: NfEnv): ParsedRule {
+export function parseRuleSpec(args: readonly string[], from: number, table: TableName, chain: string): RuleSpec {
   let src = 0, smsk = 0, sInv = false, dst = 0, dmsk = 0, dInv = false;
   let inIface = '', inInv = false, outIface = '', outInv = false;
   let proto = 0, pInv = false, frag = false, fragInv = false;
@@ -175,29 +345,32 @@ export function parseRule(args: readonly string[], table: Table, chain: string, 
   let counters: [number, number] | undefined;
   let invert = false;
   // One mutable parse context per rule (no per-option allocation); -p updates it.
-  const ctx: { table: string; chain: string; proto: number; protoInvert: boolean } = { table: table.name, chain, proto: 0, protoInvert: false };
-  const pc = (): ParseCtx => ctx;
+  const ctx: { table: string; chain: string; proto: number; protoInvert: boolean } = { table, chain, proto: 0, protoInvert: false };
 
-  for (let i = 0; i < args.length; i++) {
+  for (let i = from; i < args.length; i++) {
     const a = args[i]!;
     if (a === '!') {
       if (invert) param('consecutive ! not allowed');
       invert = true;
       continue;
     }
-    const g = SHORT[a];
+    const g = a.charCodeAt(0) === 45 ? SHORT.get(a) : undefined;
     if (g !== undefined) {
       const inv = invert;
       invert = false;
       switch (g) {
         case 's':
           seen = once(seen, 1, '-s');
-          [src, smsk] = parseAddrMask(need(args, ++i, a));
+          parseAddrMask(need(args, ++i, a));
+          src = addrOut;
+          smsk = maskOut;
           sInv = inv;
           break;
         case 'd':
           seen = once(seen, 2, '-d');
-          [dst, dmsk] = parseAddrMask(need(args, ++i, a));
+          parseAddrMask(need(args, ++i, a));
+          dst = addrOut;
+          dmsk = maskOut;
           dInv = inv;
           break;
         case 'i':
@@ -215,7 +388,7 @@ export function parseRule(args: readonly string[], table: Table, chain: string, 
         case 'p': {
           seen = once(seen, 16, '-p');
           const v = need(args, ++i, a).toLowerCase();
-          const n = PROTO_BY_NAME[v] ?? (/^[0-9]+$/.test(v) && Number(v) <= 255 ? Number(v) : undefined);
+          const n = PROTO_BY_NAME[v] ?? (isDigits(v) && Number(v) <= 255 ? Number(v) : undefined);
           if (n === undefined) param(`unknown protocol "${v}" specified`);
           if (n === 0 && inv) param('rule would never match protocol');
           proto = n;
@@ -236,7 +409,7 @@ export function parseRule(args: readonly string[], table: Table, chain: string, 
           targetName = need(args, ++i, a);
           isGoto = g === 'g';
           const tm = isGoto ? undefined : TARGETS.get(targetName);
-          if (tm) target = { mod: tm, spec: tm.create(pc()) };
+          if (tm) target = { mod: tm, spec: tm.create(ctx) };
           break;
         }
         case 'm': {
@@ -244,20 +417,20 @@ export function parseRule(args: readonly string[], table: Table, chain: string, 
           const name = need(args, ++i, a);
           const mm = MATCHES.get(name);
           if (!mm) param(`Couldn't load match \`${name}':No such file or directory\n`);
-          matches.push({ mod: mm, spec: mm.create(pc()) });
+          matches.push({ mod: mm, spec: mm.create(ctx) });
           break;
         }
         case 'c': {
           const p = need(args, ++i, a);
           const b = need(args, ++i, a);
-          if (!/^[0-9]+$/.test(p) || !/^[0-9]+$/.test(b)) param('-c packet counter not numeric');
+          if (!isDigits(p) || !isDigits(b)) param('-c packet counter not numeric');
           counters = [Number(p), Number(b)];
           break;
         }
       }
       continue;
     }
-    if (a.startsWith('--') && a.length > 2) {
+    if (a.length > 2 && a.charCodeAt(0) === 45 && a.charCodeAt(1) === 45) {
       const opt = a.slice(2);
       const inv = invert;
       invert = false;
@@ -266,12 +439,23 @@ export function parseRule(args: readonly string[], table: Table, chain: string, 
       // protocol's match loaded implicitly (`-p tcp --dport 80`).
       let owner: { mod: MatchModule | TargetModule; spec: unknown } | undefined;
       if (target && opt in target.mod.options) owner = target;
-      else owner = matches.findLast((m) => opt in m.mod.options);
+      else {
+        for (let k = matches.length - 1; k >= 0; k--) {
+          if (opt in matches[k]!.mod.options) {
+            owner = matches[k];
+            break;
+          }
+        }
+      }
       if (!owner && proto !== 0 && !pInv) {
         const implicit = MATCHES.get(PROTO_NAME[proto] ?? '');
-        if (implicit && opt in implicit.options && !matches.some((m) => m.mod === implicit)) {
-          owner = { mod: implicit, spec: implicit.create(pc()) };
-          matches.push(owner as { mod: MatchModule; spec: unknown });
+        if (implicit && opt in implicit.options) {
+          let loaded = false;
+          for (const m of matches) if (m.mod === implicit) loaded = true;
+          if (!loaded) {
+            owner = { mod: implicit, spec: implicit.create(ctx) };
+            matches.push(owner as { mod: MatchModule; spec: unknown });
+          }
         }
       }
       if (!owner) param(`unknown option "${a}"`);
@@ -283,7 +467,7 @@ export function parseRule(args: readonly string[], table: Table, chain: string, 
         if ((opt === 'tcp-flags' || opt === 'match-set' || opt === 'set') && args[i + 1] !== undefined) arg += ` ${args[++i]}`;
       }
       if (inv && owner === target) param(`unexpected ! flag before --${opt}`);
-      owner.mod.parse(owner.spec, opt, arg, inv, pc());
+      owner.mod.parse(owner.spec, opt, arg, inv, ctx);
       continue;
     }
     param(`Bad argument \`${a}'`);
@@ -294,37 +478,44 @@ export function parseRule(args: readonly string[], table: Table, chain: string, 
   if (outIface && (chain === 'INPUT' || chain === 'PREROUTING')) param(`Can't use -o with ${chain}`);
   if (inIface && (chain === 'OUTPUT' || chain === 'POSTROUTING')) param(`Can't use -i with ${chain}`);
 
-  for (const m of matches) m.mod.final(m.spec, pc());
+  for (const m of matches) m.mod.final(m.spec, ctx);
   let verdict: Verdict | null = null;
   let jumpName: string | null = null;
   if (targetName !== null && !target) {
     if (!isGoto && (targetName === 'ACCEPT' || targetName === 'DROP' || targetName === 'RETURN')) verdict = targetName;
     else {
       if (targetName.length > 28) param(`Invalid target name \`${targetName}' (28 chars max)`);
-      const c = table.chains.get(targetName);
       // A missing chain is reported at COMMIT (iptables-nft checks jumps when it commits).
-      if (c?.builtin) throw new CommitError('', `RULE_APPEND failed (Invalid argument): rule in chain ${chain}`);
+      // Built-in chains always exist and never change, so this does not read the namespace.
+      if (TABLE_CHAINS[table].includes(targetName as NfHook)) throw new CommitError('', `RULE_APPEND failed (Invalid argument): rule in chain ${chain}`);
       jumpName = targetName;
     }
   }
-  if (target) target.mod.final(target.spec, pc());
+  if (target) target.mod.final(target.spec, ctx);
 
-  // iptables-save text, in the order nft_ipv4_save_rule prints: -s -d -i -o -p -f, matches, target.
-  let text = '';
-  if (smsk !== 0 || sInv) text += `${sInv ? ' !' : ''} -s ${saveAddr(src, smsk)}`;
-  if (dmsk !== 0 || dInv) text += `${dInv ? ' !' : ''} -d ${saveAddr(dst, dmsk)}`;
-  if (inIface) text += `${inInv ? ' !' : ''} -i ${inIface}`;
-  if (outIface) text += `${outInv ? ' !' : ''} -o ${outIface}`;
-  if (proto !== 0) text += `${pInv ? ' !' : ''} -p ${PROTO_NAME[proto] ?? proto}`;
-  if (frag) text += `${fragInv ? ' !' : ''} -f`;
-  for (const m of matches) text += ` -m ${m.mod.name}${m.mod.save(m.spec)}`;
-  if (target) text += ` -j ${target.mod.name}${target.mod.save(target.spec)}`;
-  else if (verdict) text += ` -j ${verdict}`;
-  else if (jumpName) text += ` ${isGoto ? '-g' : '-j'} ${jumpName}`;
+  return new RuleSpec(src, smsk, sInv, dst, dmsk, dInv, inIface, inInv, outIface, outInv, proto, pInv, frag, fragInv, matches, target, verdict, jumpName, isGoto, counters, inIface ? ifaceMatcher(inIface) : null, outIface ? ifaceMatcher(outIface) : null);
+}
 
-  const fns = matches.map((m) => m.mod.compile(m.spec, env));
-  const t = target ? { mod: target.mod, spec: target.spec, fn: target.mod.compile(target.spec, env) } : null;
-  const ip: IpPart = { src, smsk, sInv, dst, dmsk, dInv, inIface, inInv, outIface, outInv, proto, pInv, frag, fragInv };
-  const rule = new Rule(ip, matches, fns, verdict, jumpName, isGoto, t, text, inIface ? ifaceMatcher(inIface) : null, outIface ? ifaceMatcher(outIface) : null);
-  return counters ? { rule, counters } : { rule };
+/** iptables-save text, in the order nft_ipv4_save_rule prints: -s -d -i -o -p -f, matches, target. */
+function saveText(r: RuleSpec): string {
+  // Joined once into a flat string (a chain of += would keep every piece alive).
+  const parts: string[] = [];
+  if (r.smsk !== 0 || r.sInv) parts.push(r.sInv ? ' ! -s ' : ' -s ', saveAddr(r.src, r.smsk));
+  if (r.dmsk !== 0 || r.dInv) parts.push(r.dInv ? ' ! -d ' : ' -d ', saveAddr(r.dst, r.dmsk));
+  if (r.inIface) parts.push(r.inInv ? ' ! -i ' : ' -i ', r.inIface);
+  if (r.outIface) parts.push(r.outInv ? ' ! -o ' : ' -o ', r.outIface);
+  if (r.proto !== 0) parts.push(r.pInv ? ' ! -p ' : ' -p ', PROTO_NAME[r.proto] ?? String(r.proto));
+  if (r.frag) parts.push(r.fragInv ? ' ! -f' : ' -f');
+  for (const m of r.matches) parts.push(' -m ', m.mod.name, m.mod.save(m.spec));
+  if (r.target) parts.push(' -j ', r.target.mod.name, r.target.mod.save(r.target.spec));
+  else if (r.verdict) parts.push(' -j ', r.verdict);
+  else if (r.jumpName) parts.push(r.isGoto ? ' -g ' : ' -j ', r.jumpName);
+  return parts.join('');
+}
+
+/** parseRule for one namespace: the spec and a fresh Rule of it (tests and single commands). */
+export function parseRule(args: readonly string[], table: Table, chain: string, env: NfEnv): ParsedRule {
+  const spec = parseRuleSpec(args, 0, table.name, chain);
+  const rule = new Rule(spec, env);
+  return spec.counters ? { rule, counters: [spec.counters[0], spec.counters[1]] } : { rule };
 }

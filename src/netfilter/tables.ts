@@ -52,6 +52,8 @@ export class Chain {
   policy: 'ACCEPT' | 'DROP' | null;
   pkts = 0;
   bytes = 0;
+  /** The restore transaction that made this object (restore.ts): it may change it in place. */
+  txn = 0;
   constructor(
     readonly name: string,
     readonly builtin: boolean,
@@ -81,10 +83,15 @@ export class Table {
     return c?.builtin ? c : undefined;
   }
 
+  /**
+   * A copy for a restore transaction: the chain map is copied, the chains themselves are
+   * shared until the transaction changes one (restore.ts clones it then), so a restore that
+   * rewrites a few chains of 40,000 copies only those.
+   */
   clone(): Table {
     const t = new Table(this.name);
     t.chains.clear();
-    for (const [n, c] of this.chains) t.chains.set(n, c.clone());
+    for (const [n, c] of this.chains) t.chains.set(n, c);
     return t;
   }
 
@@ -93,11 +100,21 @@ export class Table {
     return [...this.chains.values()].filter((c) => !c.builtin).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   }
 
-  /** Resolves every jump/goto to its chain object; run after each successful change. */
-  link(): void {
-    for (const c of this.chains.values()) {
-      for (const r of c.rules) if (r.jumpName !== null) r.jump = this.chains.get(r.jumpName) ?? null;
-      c.ipv = packIp(c.rules);
+  /**
+   * Resolves every jump/goto to its chain object (a chain replaced by a transaction is a new
+   * object, so unchanged chains' jumps are re-resolved too) and repacks the IP parts of the
+   * chains transaction `txn` made (every chain when txn is 0); run after each successful change.
+   */
+  link(txn = 0): void {
+    const chains = this.chains;
+    for (const c of chains.values()) {
+      const rules = c.rules;
+      for (let i = 0; i < rules.length; i++) {
+        const r = rules[i]!;
+        const j = r.jumpName;
+        if (j !== null) r.jump = chains.get(j) ?? null;
+      }
+      if (txn === 0 || c.txn === txn) c.ipv = packIp(rules);
     }
   }
 }

@@ -3,6 +3,7 @@
  * base32.StdEncoding(sha256(servicePortName + protocol [+ endpoint])). The four per-service
  * prefixes share one hash; KUBE-SEP- hashes the endpoint "ip:port" too.
  */
+import * as crypto from 'node:crypto';
 import { createHash } from 'node:crypto';
 
 const B32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
@@ -26,10 +27,20 @@ export function base32Std(bytes: Uint8Array): string {
   return out;
 }
 
+/** The first 16 base32 characters of sha256(s): 80 bits, i.e. the digest's first 10 bytes. */
 function hash16(s: string): string {
-  const digest = createHash('sha256').update(s, 'utf8').digest();
-  return base32Std(new Uint8Array(digest.buffer, digest.byteOffset, digest.byteLength)).slice(0, 16);
+  // crypto.hash (one call, no Hash object) where the runtime has it (Node >= 20.12).
+  const d = oneShot ? oneShot('sha256', s, 'buffer') : createHash('sha256').update(s, 'utf8').digest();
+  let out = '';
+  for (let i = 0; i < 10; i += 5) {
+    const b0 = d[i]!, b1 = d[i + 1]!, b2 = d[i + 2]!, b3 = d[i + 3]!, b4 = d[i + 4]!;
+    out +=
+      B32[b0 >> 3]! + B32[((b0 & 7) << 2) | (b1 >> 6)]! + B32[(b1 >> 1) & 31]! + B32[((b1 & 1) << 4) | (b2 >> 4)]! +
+      B32[((b2 & 15) << 1) | (b3 >> 7)]! + B32[(b3 >> 2) & 31]! + B32[((b3 & 3) << 3) | (b4 >> 5)]! + B32[b4 & 31]!;
+  }
+  return out;
 }
+const oneShot = (crypto as { hash?: (alg: string, data: string, enc: 'buffer') => Buffer }).hash;
 
 /** portProtoHash: servicePortName is "ns/name:port" (or "ns/name"), protocol lowercase. */
 export function portProtoHash(servicePortName: string, protocol: string): string {

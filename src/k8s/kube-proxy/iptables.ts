@@ -172,10 +172,17 @@ export class NodePortAddresses {
 class LineBuffer {
   private readonly lines: string[] = [];
   write(...parts: (string | readonly string[])[]): void {
+    // Words joined by one space (strings.Join); one join into a flat string per line.
+    let flat = true;
+    for (let i = 0; i < parts.length; i++) if (typeof parts[i] !== 'string') flat = false;
+    if (flat) {
+      this.lines.push(parts.join(' '));
+      return;
+    }
     const words: string[] = [];
     for (const p of parts) {
       if (typeof p === 'string') words.push(p);
-      else words.push(...p);
+      else for (const w of p) words.push(w);
     }
     this.lines.push(words.join(' '));
   }
@@ -183,7 +190,7 @@ class LineBuffer {
     return this.lines.length;
   }
   text(): string {
-    return this.lines.map((l) => l + '\n').join('');
+    return this.lines.length === 0 ? '' : this.lines.join('\n') + '\n';
   }
 }
 

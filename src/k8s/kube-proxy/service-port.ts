@@ -5,12 +5,7 @@
  */
 import type { Protocol, Service } from '../api/types.js';
 import type { Ipv4Cidr } from '../../wire/ipv4-address.js';
-import {
-  clusterPolicyChain,
-  externalChain,
-  firewallChain,
-  localPolicyChain,
-} from './chain-names.js';
+import { EXT_PREFIX, FW_PREFIX, portProtoHash, SVC_PREFIX, SVL_PREFIX } from './chain-names.js';
 import { cidrString, familyOfCidr, familyOfIp, ipString, parseCidrSloppy, parseIpv4Sloppy, type IpFamily } from './ip.js';
 
 export interface ServicePortName {
@@ -146,6 +141,7 @@ export function newServicePortInfo(svc: Service, family: IpFamily, portIndex: nu
   const hintsAnnotation =
     ann['service.kubernetes.io/topology-aware-hints'] ?? ann['service.kubernetes.io/topology-mode'] ?? '';
 
+  const hash = portProtoHash(nameString, proto);
   return {
     svcName,
     nameString,
@@ -164,10 +160,11 @@ export function newServicePortInfo(svc: Service, family: IpFamily, portIndex: nu
     internalPolicyLocal: serviceInternalPolicyLocal(svc),
     hintsAnnotation,
     targetPort: sp.targetPort,
-    clusterPolicyChainName: clusterPolicyChain(nameString, proto),
-    localPolicyChainName: localPolicyChain(nameString, proto),
-    firewallChainName: firewallChain(nameString, proto),
-    externalChainName: externalChain(nameString, proto),
+    // The four per-service chains share one hash (servicePortChainNames upstream).
+    clusterPolicyChainName: SVC_PREFIX + hash,
+    localPolicyChainName: SVL_PREFIX + hash,
+    firewallChainName: FW_PREFIX + hash,
+    externalChainName: EXT_PREFIX + hash,
   };
 }
 

@@ -1,5 +1,5 @@
 import type { CtEntry, Tuple } from './entry.js';
-import { IPS, TCP_STATES, invertTuple, tupleKey } from './entry.js';
+import { IPS, TCP_STATES, invertTuple, tupleEquals } from './entry.js';
 import { TCP_TIMEOUTS_S } from './tcp.js';
 
 const S = 1_000_000_000;
@@ -20,13 +20,32 @@ export function defaultConntrackConfig(): ConntrackConfig {
   return { max: 262144, tcpTimeouts: { ...TCP_TIMEOUTS_S }, udpTimeout: 30, udpTimeoutStream: 120, icmpTimeout: 30, genericTimeout: 600 };
 }
 
+interface Slot {
+  readonly t: Tuple;
+  e: CtEntry;
+  next: Slot | null;
+}
+
+/** A small-integer hash of a tuple (a Map key V8 keeps unboxed). */
+function tupleHash(t: Tuple): number {
+  let h = Math.imul(t.src ^ 0x9e3779b9, 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13) ^ t.dst, 0xc2b2ae35);
+  h = Math.imul(h ^ (h >>> 16) ^ ((t.sport << 16) | t.dport), 0x27d4eb2f);
+  h ^= t.proto << 7;
+  return (h ^ (h >>> 15)) & 0x3fffffff;
+}
+
 /**
  * The conntrack hash table of one netns: confirmed entries by both tuples, ids from a
  * counter, lazy expiry (an entry past its timeout is gone at the next lookup or listing).
  */
 export class ConntrackTable {
   readonly config: ConntrackConfig;
-  private readonly byTuple = new Map<string, CtEntry>();
+  /**
+   * Entries by tuple, both directions: a numeric hash of the tuple to a chain of slots (the
+   * kernel's hash buckets), compared field by field. No string key per lookup.
+   */
+  private readonly byTuple = new Map<number, Slot>();
   /** Confirmed entries in creation (id) order: the listing order. */
   private readonly byId = new Map<number, CtEntry>();
   private nextId = 1;
@@ -39,21 +58,51 @@ export class ConntrackTable {
     return this.byId.size;
   }
 
+  private lookup(t: Tuple): CtEntry | undefined {
+    for (let s: Slot | null = this.byTuple.get(tupleHash(t)) ?? null; s !== null; s = s.next) if (tupleEquals(s.t, t)) return s.e;
+    return undefined;
+  }
+
+  private insert(t: Tuple, e: CtEntry): void {
+    const h = tupleHash(t);
+    const head = this.byTuple.get(h);
+    for (let s: Slot | null = head ?? null; s !== null; s = s.next)
+      if (tupleEquals(s.t, t)) {
+        s.e = e;
+        return;
+      }
+    this.byTuple.set(h, { t, e, next: head ?? null });
+  }
+
+  /** Drops the slot of `t` if it holds `e`. */
+  private unlink(t: Tuple, e: CtEntry): void {
+    const h = tupleHash(t);
+    let prev: Slot | null = null;
+    for (let s = this.byTuple.get(h) ?? null; s !== null; prev = s, s = s.next) {
+      if (!tupleEquals(s.t, t)) continue;
+      if (s.e !== e) return;
+      if (prev) prev.next = s.next;
+      else if (s.next) this.byTuple.set(h, s.next);
+      else this.byTuple.delete(h);
+      return;
+    }
+  }
+
   /** nf_conntrack_find_get: the entry holding `t` in either direction, and which. */
   find(t: Tuple, now: number): { entry: CtEntry; reply: boolean } | undefined {
-    const e = this.byTuple.get(tupleKey(t));
+    const e = this.lookup(t);
     if (!e) return undefined;
     if (e.expires <= now) {
       this.remove(e);
       return undefined;
     }
-    const reply = tupleKey(e.orig) !== tupleKey(t);
+    const reply = !tupleEquals(e.orig, t);
     return { entry: e, reply };
   }
 
   /** nf_conntrack_tuple_taken: is `t` some other confirmed entry's tuple? */
   taken(t: Tuple, ignore: CtEntry, now: number): boolean {
-    const e = this.byTuple.get(tupleKey(t));
+    const e = this.lookup(t);
     if (!e || e === ignore) return false;
     if (e.expires <= now) {
       this.remove(e);
@@ -101,17 +150,15 @@ export class ConntrackTable {
   confirm(e: CtEntry, now: number): boolean {
     if (e.status & IPS.CONFIRMED) return true;
     if (e.status & IPS.DYING) return true;
-    const ko = tupleKey(e.orig);
-    const kr = tupleKey(e.reply);
-    for (const k of [ko, kr]) {
-      const other = this.byTuple.get(k);
+    for (const k of [e.orig, e.reply]) {
+      const other = this.lookup(k);
       if (other && other.expires > now) return false;
       if (other) this.remove(other);
     }
     e.status |= IPS.CONFIRMED;
     e.expires = now + e.timeout;
-    this.byTuple.set(ko, e);
-    this.byTuple.set(kr, e);
+    this.insert(e.orig, e);
+    this.insert(e.reply, e);
     this.byId.set(e.id, e);
     return true;
   }
@@ -128,10 +175,8 @@ export class ConntrackTable {
     if (!(e.status & IPS.CONFIRMED)) return;
     if (this.byId.get(e.id) !== e) return;
     this.byId.delete(e.id);
-    for (const t of [e.orig, e.reply]) {
-      const k = tupleKey(t);
-      if (this.byTuple.get(k) === e) this.byTuple.delete(k);
-    }
+    this.unlink(e.orig, e);
+    this.unlink(e.reply, e);
   }
 
   /** Drops every expired entry. */

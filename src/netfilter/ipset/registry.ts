@@ -40,7 +40,8 @@ export class IpsetRegistry implements SetLookup {
         test(c: PacketCtx, dirs: readonly boolean[]): boolean {
           const set = reg.sets.get(name);
           if (!set) return false;
-          return set.has(packetDims(set, c, dirs), reg.now());
+          const k = packetKey(set, c, dirs);
+          return k !== null ? set.hasKey(k, reg.now()) : set.has(packetDims(set, c, dirs), reg.now());
         },
       };
       this.refs.set(name, r);
@@ -161,6 +162,33 @@ export class IpsetRegistry implements SetLookup {
 
   rollback(snap: Map<string, IpSet>): void {
     this.sets = snap;
+  }
+}
+
+function ipPart(c: PacketCtx, dirs: readonly boolean[], i: number): string {
+  return `${(dirs[i] ?? dirs[0]) ? c.ip.src : c.ip.dst}/32`;
+}
+function portPart(c: PacketCtx, dirs: readonly boolean[], i: number): string {
+  if (c.ip.proto === IPPROTO_ICMP) return `1:${(c.icmpType << 8) | c.icmpCode}`;
+  return `${c.ip.proto}:${(dirs[i] ?? true) ? c.sport : c.dport}`;
+}
+
+/**
+ * IpSet.keyOf(packetDims(...)) for the exact-match set types, built without the Dim
+ * objects (the per-packet path of ipvs mode's set matches); null for the net types.
+ */
+function packetKey(set: IpSet, c: PacketCtx, dirs: readonly boolean[]): string | null {
+  switch (set.type) {
+    case 'hash:ip':
+      return ipPart(c, dirs, 0);
+    case 'bitmap:port':
+      return `0:${dirs[0] ? c.sport : c.dport}`;
+    case 'hash:ip,port':
+      return `${ipPart(c, dirs, 0)},${portPart(c, dirs, 1)}`;
+    case 'hash:ip,port,ip':
+      return `${ipPart(c, dirs, 0)},${portPart(c, dirs, 1)},${ipPart(c, dirs, 2)}`;
+    default:
+      return null;
   }
 }
 

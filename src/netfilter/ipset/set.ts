@@ -108,6 +108,12 @@ export class IpSet {
     return dims.map((d) => (d.kind === 'port' && d.proto === 0 ? `${d.port}` : dimText(d))).join(',');
   }
 
+  /** Whether the element with this keyOf() key is in the set (exact types only). */
+  hasKey(key: string, now: number): boolean {
+    const m = this.members.get(key);
+    return m !== undefined && (m.expires === undefined || m.expires > now);
+  }
+
   /** Exact-element test for `ipset test` and the packet path (nets: longest prefix containing). */
   has(values: readonly Dim[], now: number): boolean {
     if (this.type === 'hash:net' || this.type === 'hash:ip,port,net') {

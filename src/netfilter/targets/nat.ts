@@ -4,6 +4,7 @@ import { formatIpv4, parseIpv4 } from '../../wire/ipv4-address.js';
 import { CommitError } from '../errors.js';
 import { NF_ACCEPT, NF_DROP } from '../hooks.js';
 import { IPPROTO_TCP, IPPROTO_UDP, IPPROTO_SCTP } from '../packet.js';
+import { fastIpv4, fastUint } from '../addr.js';
 
 /** libxt_DNAT/SNAT/MASQUERADE and the kernel's xt_nat / xt_MASQUERADE. */
 interface NatSpec {
@@ -17,8 +18,14 @@ interface NatSpec {
 const PORT_PROTOS = [IPPROTO_TCP, IPPROTO_UDP, IPPROTO_SCTP, 33, 136];
 
 /** `ip[-ip][:port[-port]]` as parse_to in libxt_DNAT.c. */
-function parseTo(arg: string, pc: ParseCtx, portsAllowed: boolean): Omit<NatRange, 'random' | 'randomFully' | 'persistent'> {
+function parseTo(arg: string, pc: ParseCtx, portsAllowed: boolean): NatRange {
   const colon = arg.indexOf(':');
+  // The common `A.B.C.D:PORT` of kube-proxy's DNAT, read without regexes.
+  if (colon > 0 && portsAllowed && !pc.protoInvert && PORT_PROTOS.includes(pc.proto) && arg.indexOf('-') < 0) {
+    const ip = fastIpv4(arg, 0, colon);
+    const port = fastUint(arg, colon + 1, arg.length, 65535);
+    if (ip >= 0 && port > 0) return { mapIps: true, minIp: ip, maxIp: ip, protoSpecified: true, minPort: port, maxPort: port, random: false, randomFully: false, persistent: false };
+  }
   const ipPart = colon < 0 ? arg : arg.slice(0, colon);
   let minPort = 0;
   let maxPort = 0;
@@ -42,11 +49,12 @@ function parseTo(arg: string, pc: ParseCtx, portsAllowed: boolean): Omit<NatRang
       param(`Bad IP address "${t}"`);
     }
   };
-  if (ipPart === '') return { mapIps: false, minIp: 0, maxIp: 0, protoSpecified, minPort, maxPort };
+  const flags = { random: false, randomFully: false, persistent: false };
+  if (ipPart === '') return { mapIps: false, minIp: 0, maxIp: 0, protoSpecified, minPort, maxPort, ...flags };
   const minIp = ipOf(dash < 0 ? ipPart : ipPart.slice(0, dash));
   const maxIp = dash < 0 ? minIp : ipOf(ipPart.slice(dash + 1));
   if (maxIp < minIp) param(`Bad IP range "${ipPart}"\n`);
-  return { mapIps: true, minIp, maxIp, protoSpecified, minPort, maxPort };
+  return { mapIps: true, minIp, maxIp, protoSpecified, minPort, maxPort, ...flags };
 }
 
 function saveRange(r: NatRange): string {
@@ -57,7 +65,9 @@ function saveRange(r: NatRange): string {
 }
 
 function withFlags(s: NatSpec): NatRange {
-  return { ...s.range!, random: s.random, randomFully: s.randomFully, persistent: s.persistent };
+  const r = s.range!;
+  if (r.random === s.random && r.randomFully === s.randomFully && r.persistent === s.persistent) return r;
+  return { ...r, random: s.random, randomFully: s.randomFully, persistent: s.persistent };
 }
 
 /** The kernel's checkentry: nat table only, and only at the hooks of that manip. */
@@ -76,7 +86,7 @@ function natTarget(name: 'DNAT' | 'SNAT', opt: 'to-destination' | 'to-source', m
     parse(s, o, arg, _inv, pc) {
       if (o === opt) {
         if (s.range) param(`${name}: Multiple --${opt} not supported`);
-        s.range = { ...parseTo(arg, pc, true), random: false, randomFully: false, persistent: false };
+        s.range = parseTo(arg, pc, true);
       } else if (o === 'random') s.random = true;
       else if (o === 'random-fully') s.randomFully = true;
       else s.persistent = true;
