@@ -29,10 +29,7 @@ export function startRuntime(scenario: Scenario): Runtime {
     const plan = dnatPlanFor(rt, h);
     if (plan) applyDnatPlan(rt, h, plan);
   }
-  // A dnat-mode LB runs no proxy process: the workloads are started without it.
-  const spec = state.cluster.spec;
-  const proxyOnly = { ...state, cluster: { ...state.cluster, spec: { ...spec, externalHosts: spec.externalHosts.map(withoutDnatLb) } } };
-  Object.assign(rt, { apps: startWorkloads({ ...rt, state: proxyOnly }) });
+  Object.assign(rt, { apps: startWorkloads(rt) });
   // Let the agents' work and the processes settle before anything is sent.
   world.run(1e6);
   return rt;
@@ -54,12 +51,6 @@ function assignLoadBalancerIngress(state: ClusterState): void {
     if (!svc || svc.spec.type !== 'LoadBalancer' || svc.status?.loadBalancer?.ingress?.length) continue;
     svc.status = { ...(svc.status ?? {}), loadBalancer: { ingress: [{ ip: h.ip, ipMode: 'Proxy' }] } };
   }
-}
-
-function withoutDnatLb(h: ExternalHost): ExternalHost {
-  if (h.loadBalancer?.mode !== 'dnat') return h;
-  const { loadBalancer: _, ...rest } = h;
-  return rest;
 }
 
 /**

@@ -89,7 +89,8 @@ export function startWorkloads(rt: Runtime): Workloads {
     for (const port of ports(h.serve?.tcp)) tryListen(() => startEchoServer(streamsFor(m.sockets).listener, port, { name: h.name, ip: parseIpv4(h.ip), clock }));
     for (const port of ports(h.serve?.udp)) udpEcho(m.sockets, port, `${h.name} ${h.ip}`);
     if (h.serve?.dns !== undefined) out.dns.set(`host/${h.name}`, startZoneServer(w, m.sockets, { name: h.name, ip: h.ip, zone: h.zone ?? {}, port: h.serve.dns }));
-    if (h.loadBalancer) {
+    // A dnat-mode LB forwards in its kernel (runtime.ts programs it): no proxy process.
+    if (h.loadBalancer && h.loadBalancer.mode !== 'dnat') {
       const [ns, name] = h.loadBalancer.service.split('/');
       const svc = rt.state.services.find((s) => s.metadata.namespace === ns && s.metadata.name === name);
       if (!svc) continue;
