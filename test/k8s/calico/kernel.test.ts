@@ -2,8 +2,7 @@
 // ipvs mode, so Felix's forward-check and endpoint-mark chains are there) replays every
 // iptables/ipset command the agents logged for the node into a fresh network namespace; the
 // real iptables-save and `iptables -L -n -v` must print exactly what kubewire's printers do
-// (counters aside), and the
-// real ipsets hold what the model's hold. The kernel differential suite (test/kernel) covers
+// (counters aside), and the real ipsets hold what the model's hold. The kernel differential suite (test/kernel) covers
 // the iptables-mode Canal clusters, packets included.
 import { execFileSync } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
