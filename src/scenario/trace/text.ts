@@ -81,6 +81,10 @@ export function describeEvent(e: Ev, verbose: boolean): string | null {
       return `socket  error ${s('errno')}: ${s('why')}`;
     case 'sock.deliver':
       return verbose ? `socket  ${s('bytes')} bytes to the application` : null;
+    case 'lb':
+      return `lb      client ${s('client')} -> ${e.target ? `node ${s('target')}, a new connection from ${s('upstreamLocal')}` : 'no node answered'}  [${s('verdict')}]`;
+    case 'ingress-nginx':
+      return `nginx   ${s('rule')}${e.ingress ? `, Ingress ${s('ingress')}` : ''}${e.service ? `, Service ${s('service')}` : ''}: ${s('step')}${e.upstream ? ` to ${s('upstream')}` : ''}, ${s('verdict')}`;
     default: {
       if (String(e.kind).startsWith('dns.')) return `dns     ${formatDnsEvent(e as never)}`;
       const { kind, time: _t, node: _n, netns: _ns, dev: _d, step, verdict, ...rest } = e;
