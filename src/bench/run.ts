@@ -16,6 +16,7 @@ import { estimateEstablished, estimateFirst, type KernelEstimate } from './estim
 import { BenchNode, type Mode, type SyncFigures } from './node.js';
 import { clusterIP, endpointIP, MAX_ENDPOINTS, MAX_PORTS, MAX_SERVICES, servicePort, syntheticCluster, syntheticService } from './synth.js';
 import type { PacketBuffer } from '../wire/packet-buffer.js';
+import { clearRestoreCache } from '../netfilter/restore.js';
 import { formatIpv4 } from '../wire/ipv4-address.js';
 
 export type { Mode };
@@ -68,7 +69,10 @@ export interface BenchResult {
   endpointsPerService: number;
   portsPerService: number;
   sync: {
+    /** syncProxyRules of the first node (generate + apply), rule cache cold */
     fullMs: number;
+    /** the informer events before that sync (Service/EndpointSlice handlers) */
+    informerMs: number;
     generateMs: number;
     applyMs: number;
     rules: number;
@@ -85,7 +89,12 @@ export interface BenchResult {
   };
   memoryBytes: number | null;
   /** With --nodes N: the memory of N such nodes of one cluster (the API objects held once). */
-  memoryBytesAllNodes: { nodes: number; bytes: number } | null;
+  memoryBytesAllNodes: {
+    nodes: number;
+    bytes: number;
+    /** Mean full sync (syncProxyRules) of the other nodes, whose payload is identical: shared rule specs. */
+    otherNodesFullMs: number;
+  } | null;
   memoryMethod: string;
   /** 'cpu': process user+sys time (robust on a shared machine); 'wall': elapsed time */
   clock: 'cpu' | 'wall';
@@ -155,6 +164,9 @@ export function benchOne(mode: Mode, n: number, o: BenchOptions, env: BenchEnv):
   const progress = (what: string, f: number): void => env.progress?.(`${mode} ${n}: ${what}`, f, 1);
   env.gc?.();
   env.gc?.();
+  // Every size starts cold: no rule line parsed by an earlier size is reused.
+  clearRestoreCache();
+  env.gc?.();
   const mem0 = env.memory?.();
   progress('full sync', 0);
   const node = new BenchNode(mode, env.now);
@@ -168,19 +180,20 @@ export function benchOne(mode: Mode, n: number, o: BenchOptions, env: BenchEnv):
   env.gc?.();
   env.gc?.();
   const mem1 = env.memory?.();
-  let allNodes: { nodes: number; bytes: number } | null = null;
+  let allNodes: BenchResult['memoryBytesAllNodes'] = null;
   const others: BenchNode[] = [];
   if ((o.nodes ?? 1) > 1 && mem0 !== undefined) {
+    let otherNs = 0;
     for (let k = 1; k < o.nodes!; k++) {
       progress(`node ${k + 1} of ${o.nodes}`, 0.2);
       const other = new BenchNode(mode, env.now);
-      other.sync(cluster.services, cluster.slices);
+      otherNs += other.sync(cluster.services, cluster.slices).totalNs;
       other.sync([extra.service], [extra.slice]);
       others.push(other);
     }
     env.gc?.();
     env.gc?.();
-    allNodes = { nodes: o.nodes!, bytes: env.memory!() - mem0 };
+    allNodes = { nodes: o.nodes!, bytes: env.memory!() - mem0, otherNodesFullMs: otherNs / (o.nodes! - 1) / 1e6 };
     others.length = 0;
   }
   const applyNs = (s: SyncFigures): number => s.apply.iptablesNs + s.apply.ipsetNs + s.apply.ipvsNs;
@@ -292,6 +305,7 @@ export function benchOne(mode: Mode, n: number, o: BenchOptions, env: BenchEnv):
     portsPerService: P,
     sync: {
       fullMs: full.totalNs / 1e6,
+      informerMs: full.informerNs / 1e6,
       generateMs: (full.totalNs - applyNs(full)) / 1e6,
       applyMs: applyNs(full) / 1e6,
       rules: fullCount.rules,

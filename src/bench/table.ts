@@ -13,16 +13,17 @@ function render(head: string[], rows: string[][], right: boolean[]): string {
 }
 
 export function formatTable(results: readonly BenchResult[], kernel: readonly KernelResult[] = []): string {
-  const head = ['mode', 'services', 'sync ms', 'gen/apply ms', 'rules', 'restore KiB', '+1 svc ms', 'memory MiB', '1st rules mean', '1st rules max', '1st ipvs lookups', '1st µs/pkt', '1st kernel est µs', 'est rules', 'est µs/pkt', 'est kernel est µs'];
+  const head = ['mode', 'services', 'informer ms', 'sync ms', 'gen/apply ms', 'rules', 'restore KiB', '+1 svc ms', 'memory MiB', '1st rules mean', '1st rules max', '1st ipvs lookups', '1st µs/pkt', '1st kernel est µs', 'est rules', 'est µs/pkt', 'est kernel est µs'];
   const rows = results.map((r) => [
     r.mode,
     n0(r.services),
+    n1(r.sync.informerMs),
     n1(r.sync.fullMs),
     `${n1(r.sync.generateMs)}/${n1(r.sync.applyMs)}`,
     n0(r.sync.rules),
     n0(r.sync.restoreBytes / 1024),
     `${n1(r.sync.partialMs)}${r.sync.partialIsFull ? ' (full)' : ''}`,
-    r.memoryBytes === null ? '-' : (r.memoryBytes / 2 ** 20).toFixed(1),
+    r.memoryBytes === null ? '-' : `${(r.memoryBytes / 2 ** 20).toFixed(1)}${r.memoryBytesAllNodes ? ` (${r.memoryBytesAllNodes.nodes} nodes ${(r.memoryBytesAllNodes.bytes / 2 ** 20).toFixed(0)})` : ''}`,
     n1(r.firstPacket.rulesEvaluated.mean),
     n0(r.firstPacket.rulesEvaluated.max),
     n1(r.firstPacket.ipvsLookups.mean),
@@ -34,6 +35,7 @@ export function formatTable(results: readonly BenchResult[], kernel: readonly Ke
   ]);
   let s = render(head, rows, head.map((_, i) => i > 0));
   s += '\nkernel est = ESTIMATE for iptables-legacy from the counts and reference/kernel-costs.md §2 per-rule and per-packet costs (not measured);\n';
+  s += 'sync ms = syncProxyRules (generate + apply) on a cold rule cache; informer ms = the Service/EndpointSlice events before it.\n';
   s += "'(full)': ipvs mode has no partial sync upstream, every sync is full. µs/pkt is kubewire's own time through the node's receive path.\n";
   if (kernel.length) {
     s += '\nreal kernel (--kernel), iptables mode, same generated payload:\n';
