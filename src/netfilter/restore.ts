@@ -147,12 +147,15 @@ export function iptablesRestore(
     c.txn = txn;
     return c;
   };
+  /** Chain objects this transaction took out of a table: jumps to them are resolved again. */
+  const replaced: Chain[] = [];
   /** The chain, cloned into this transaction first if an earlier state owns it. */
   const mutable = (t: Table, c: Chain): Chain => {
     if (c.txn === txn) return c;
     const nc = c.clone();
     nc.txn = txn;
     t.chains.set(c.name, nc);
+    replaced.push(c);
     return nc;
   };
   const lines = text.split('\n');
@@ -186,9 +189,19 @@ export function iptablesRestore(
     return writable(name);
   };
 
+  /** Misses in a row, and the line before which lookups are skipped (a payload of new lines). */
+  let missRun = 0;
+  let skipBefore = -1;
   /** The spec of a rule line: from the cache, or parsed (and then cached). */
-  const specOf = (key: string, line: string, from: number, chain: string): RuleSpec => {
-    let spec = cache!.get(key);
+  const specOf = (n: number, key: string, line: string, from: number, chain: string): RuleSpec => {
+    let spec = n < skipBefore ? undefined : cache!.get(key);
+    if (spec !== undefined) missRun = 0;
+    else if (n >= skipBefore && ++missRun >= 512) {
+      // A run of new lines (a cold full sync): parse the next ones without asking the cache,
+      // then look again.
+      skipBefore = n + 4096;
+      missRun = 0;
+    }
     if (spec === undefined) {
       // Few new lines in a big payload: parse from a private copy so the specs do not keep
       // the payload alive (a full sync's payload is mostly new lines and is kept instead).
@@ -205,8 +218,14 @@ export function iptablesRestore(
     return spec;
   };
 
-  const newRule = (spec: RuleSpec, counters: [number, number] | undefined): Rule => {
+  const newRule = (t: Table, spec: RuleSpec, counters: [number, number] | undefined): Rule => {
     const r = new Rule(spec, env);
+    if (spec.jumpName !== null) {
+      // Resolved now (Table.link only revisits jumps that are unresolved or went stale).
+      const j = t.chains.get(spec.jumpName);
+      if (j) r.jump = j;
+      else pendingJumps.add(spec.jumpName);
+    }
     if (opts.counters) {
       const cnt = counters ?? spec.counters;
       if (cnt) {
@@ -270,12 +289,15 @@ export function iptablesRestore(
             nc.bytes = c.bytes;
           }
           t.chains.set(c.name, nc);
+          replaced.push(c);
         } else {
           if (!plainChainName(name) && !/^[^\s!-][^\s]*$/.test(name) && !/^[A-Za-z0-9]/.test(name)) throw new ParamError(`Invalid chain name \`${name}'`);
           // A chain line creates the chain, or flushes it when it exists (even with --noflush).
           // The name string of an existing chain is kept (it is not a slice of this payload).
-          if (c) name = c.name;
-          else if (parsed < detachBelow || lines.length < 64) name = detach(name);
+          if (c) {
+            name = c.name;
+            replaced.push(c);
+          } else if (parsed < detachBelow || lines.length < 64) name = detach(name);
           t.chains.set(name, fresh(name, false));
         }
         continue;
@@ -298,9 +320,7 @@ export function iptablesRestore(
           const chainName = rest.slice(3, sp);
           const t = tableForWrite();
           const c = mutable(t, chainOf(t, chainName));
-          const spec = specOf(rest, rest, sp, chainName);
-          if (spec.jumpName !== null && !t.chains.has(spec.jumpName)) pendingJumps.add(spec.jumpName);
-          c.rules.push(newRule(spec, counters));
+          c.rules.push(newRule(t, specOf(n, rest, rest, sp, chainName), counters));
           refs = null;
           continue;
         }
@@ -311,9 +331,7 @@ export function iptablesRestore(
       const chainArg = args[1];
       const getChain = (): Chain => chainOf(t, chainArg);
       const ruleAt = (from: number): Rule => {
-        const spec = parseRuleSpec(args, from, table!, chainArg!);
-        if (spec.jumpName !== null && !t.chains.has(spec.jumpName)) pendingJumps.add(spec.jumpName);
-        return newRule(spec, counters);
+        return newRule(t, parseRuleSpec(args, from, table!, chainArg!), counters);
       };
       if (cmd !== '-X' && cmd !== '--delete-chain') refs = null;
       switch (cmd) {
@@ -395,7 +413,10 @@ export function iptablesRestore(
             const referenced = (refs.get(c.name) ?? 0) - self > 0;
             if (referenced || c.rules.length > 0) throw new CommitError('', `CHAIN_DEL failed (Device or resource busy): chain ${c.name}`);
           }
-          for (const c of victims) t.chains.delete(c.name);
+          for (const c of victims) {
+            t.chains.delete(c.name);
+            replaced.push(c);
+          }
           break;
         }
         case '-F':
@@ -406,6 +427,7 @@ export function iptablesRestore(
             nc.txn = txn;
             nc.rules = [];
             t.chains.set(c.name, nc);
+            replaced.push(c);
           }
           break;
         }
@@ -418,6 +440,7 @@ export function iptablesRestore(
             nc.pkts = nc.bytes = 0;
             nc.rules = c.rules.map((r) => r.copyZeroed());
             t.chains.set(c.name, nc);
+            replaced.push(c);
           }
           break;
         }
@@ -430,6 +453,7 @@ export function iptablesRestore(
           nc.txn = txn;
           nc.policy = p;
           t.chains.set(c.name, nc);
+          replaced.push(c);
           break;
         }
         default:
@@ -442,6 +466,6 @@ export function iptablesRestore(
     }
   }
   if (table !== null) throw RestoreError.commitExpected(lines.length + 1);
-  for (const name of copied) work.get(name)!.link(txn);
+  for (const name of copied) work.get(name)!.link(txn, replaced);
   return { tables: work, result: { tables: [...touchedTables], rules, lines: lines.length } };
 }

@@ -54,6 +54,8 @@ export class Chain {
   bytes = 0;
   /** The restore transaction that made this object (restore.ts): it may change it in place. */
   txn = 0;
+  /** The transaction that replaced or deleted this object: jumps to it must be resolved again. */
+  replacedIn = 0;
   constructor(
     readonly name: string,
     readonly builtin: boolean,
@@ -101,18 +103,23 @@ export class Table {
   }
 
   /**
-   * Resolves every jump/goto to its chain object (a chain replaced by a transaction is a new
-   * object, so unchanged chains' jumps are re-resolved too) and repacks the IP parts of the
-   * chains transaction `txn` made (every chain when txn is 0); run after each successful change.
+   * Resolves jumps/gotos to chain objects and repacks the IP parts of the chains transaction
+   * `txn` made. With txn 0 (outside a restore) every jump is resolved and every chain packed;
+   * within a restore only jumps not yet resolved or pointing at a chain object the
+   * transaction replaced (marked in `replaced`) are looked up again. Run after each
+   * successful change.
    */
-  link(txn = 0): void {
+  link(txn = 0, replaced: readonly Chain[] = []): void {
+    for (const c of replaced) c.replacedIn = txn;
     const chains = this.chains;
     for (const c of chains.values()) {
       const rules = c.rules;
       for (let i = 0; i < rules.length; i++) {
         const r = rules[i]!;
         const j = r.jumpName;
-        if (j !== null) r.jump = chains.get(j) ?? null;
+        if (j === null) continue;
+        const cur = r.jump;
+        if (txn === 0 || cur === null || cur.replacedIn === txn) r.jump = chains.get(j) ?? null;
       }
       if (txn === 0 || c.txn === txn) c.ipv = packIp(rules);
     }
