@@ -10,35 +10,46 @@ import type { ActionLog } from './actions.js';
  * logged as the command line the agent would run. Hooks are re-registered with the namespace
  * whenever a restore changes what netfilter needs (conntrack on once a nat table exists).
  */
+/**
+ * The hook ops a namespace's netfilter has registered, shared by every agent's handle on it:
+ * one agent re-hooking after a restore must replace what another registered, not add to it.
+ */
+interface HookRegistration {
+  ops: ReturnType<Netfilter['hookOps']>;
+  generation: number;
+}
+const registrations = new WeakMap<Netfilter, HookRegistration>();
+
 export class NetfilterIptables implements IptablesBackend {
   readonly hasRandomFully = true;
-  private registered: ReturnType<Netfilter['hookOps']> = [];
-  private generation = -1;
+  private readonly reg: HookRegistration;
 
   constructor(
     readonly nf: Netfilter,
     private readonly ns: Netns,
     private readonly log: ActionLog,
     private readonly agent: string,
-  ) {}
+  ) {
+    let reg = registrations.get(nf);
+    if (!reg) registrations.set(nf, (reg = { ops: [], generation: -1 }));
+    this.reg = reg;
+  }
 
   static forNetns(ns: Netns, log: ActionLog, agent: string, existing?: Netfilter): NetfilterIptables {
     return new NetfilterIptables(existing ?? new Netfilter(ns), ns, log, agent);
   }
 
   withAgent(agent: string): NetfilterIptables {
-    const b = new NetfilterIptables(this.nf, this.ns, this.log, agent);
-    b.registered = this.registered;
-    b.generation = this.generation;
-    return b;
+    return new NetfilterIptables(this.nf, this.ns, this.log, agent);
   }
 
   private rehook(): void {
-    if (this.nf.hooksGeneration === this.generation && this.registered.length) return;
-    if (this.registered.length) this.ns.unregisterHooks(this.registered);
-    this.registered = this.nf.hookOps();
-    this.ns.registerHooks(this.registered);
-    this.generation = this.nf.hooksGeneration;
+    const r = this.reg;
+    if (this.nf.hooksGeneration === r.generation && r.ops.length) return;
+    if (r.ops.length) this.ns.unregisterHooks(r.ops);
+    r.ops = this.nf.hookOps();
+    this.ns.registerHooks(r.ops);
+    r.generation = this.nf.hooksGeneration;
   }
 
   restoreAll(text: string): void {
