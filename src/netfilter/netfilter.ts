@@ -9,7 +9,7 @@ import { walkTable } from './eval.js';
 import { iptablesRestore, type RestoreOptions, type RestoreResult } from './restore.js';
 import { iptablesSave, type SaveOptions } from './save.js';
 import { iptablesList } from './list.js';
-import { IPPROTO_ICMP, IPPROTO_TCP, readIpv4Fields, u16 } from './packet.js';
+import { IPPROTO_ICMP, IPPROTO_TCP, ipv4TotalLength, readIpv4Fields, u16 } from './packet.js';
 import { ConntrackTable, type ConntrackConfig } from './conntrack/table.js';
 import { conntrackConfirm, conntrackIn, type CtEvent } from './conntrack/core.js';
 import { CTINFO_NAMES, IP_CT, IPS, UNTRACKED, type CtEntry } from './conntrack/entry.js';
@@ -302,6 +302,23 @@ export class Netfilter {
   private runTable(name: TableName, p: PacketBuffer, s: NfHookState): number {
     const t = this.tablesMap.get(name);
     if (!t) return NF_ACCEPT;
+    if (this.env.sink === null) {
+      // An empty built-in chain (most mangle and raw hooks on a node): only its policy
+      // counters change, as walkTable would do, without decoding the packet into a context.
+      const start = t.builtin(s.hook);
+      if (start !== undefined && start.rules.length === 0) {
+        const len = ipv4TotalLength(p);
+        if (len < 0) return NF_ACCEPT;
+        start.pkts++;
+        start.bytes += len;
+        this.lastEvaluated = 0;
+        if (p !== this.evaluatedPacket) {
+          this.evaluatedPacket = p;
+          this.evaluatedCount = 0;
+        }
+        return start.policy === 'DROP' ? NF_DROP : NF_ACCEPT;
+      }
+    }
     const c = this.makeCtx(name, p, s);
     if (!c) return NF_ACCEPT;
     const v = walkTable(t, s.hook, c);

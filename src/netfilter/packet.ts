@@ -55,6 +55,18 @@ export interface Ipv4Fields {
   readonly l4Len: number;
 }
 
+/** The total length field when readIpv4Fields would decode the header, else -1 (no object made). */
+export function ipv4TotalLength(p: PacketBuffer): number {
+  const b = p.buf;
+  const o = p.network;
+  if (o < 0 || o + 20 > p.end) return -1;
+  const vihl = b[o]!;
+  if (vihl >> 4 !== 4) return -1;
+  const ihl = (vihl & 15) * 4;
+  if (ihl < 20 || o + ihl > p.end) return -1;
+  return u16(b, o + 2);
+}
+
 /** Decodes the IPv4 header at packet.network; undefined when it is not a well-formed IPv4 header. */
 export function readIpv4Fields(p: PacketBuffer): Ipv4Fields | undefined {
   const b = p.buf;
