@@ -131,7 +131,7 @@ export function felixProgram(inp: FelixInputs, cfg: FelixConfig = CANAL_FELIX_CO
   }
 
   return {
-    ipsetRestore: ipsetText(inp, cfg, inp.kubeIPVS),
+    ipsetRestore: ipsetText(inp, cfg),
     tables: [mangle, nat, filter, raw].map((t) => ({ table: t.name, text: t.restoreText() })),
   };
 }
@@ -140,14 +140,13 @@ export function felixProgram(inp: FelixInputs, cfg: FelixConfig = CANAL_FELIX_CO
  * The `ipset restore` input of Felix's first apply (ipsets.go): `create NAME TYPE family inet
  * maxelem N` then `add` per member, `COMMIT` at the end.
  */
-function ipsetText(inp: FelixInputs, cfg: FelixConfig, ipvs: boolean): string {
+function ipsetText(inp: FelixInputs, cfg: FelixConfig): string {
   const sets: { name: string; type: string; members: string[] }[] = [
     { name: IPSET.allPools, type: 'hash:net', members: inp.pools.map((p) => p.cidr) },
     { name: IPSET.masqPools, type: 'hash:net', members: inp.pools.filter((p) => p.natOutgoing).map((p) => p.cidr) },
     { name: IPSET.thisHost, type: 'hash:ip', members: [...new Set(inp.hostIPs)].sort() },
     { name: IPSET.dscp, type: 'hash:net', members: [] },
   ];
-  void ipvs;
   const out: string[] = [];
   for (const s of sets.sort((a, b) => (a.name < b.name ? -1 : 1))) {
     out.push(`create ${s.name} ${s.type} family inet maxelem ${cfg.maxIpsetSize}`);

@@ -472,8 +472,8 @@ export class RuleRenderer {
 
   workloadEndpointToIptablesChains(ep: WorkloadEndpoint, marks: EndpointMarkMapper | null): FelixChain[] {
     const out = [
-      this.endpointChain(ep, PFX.pri, PFX.tw, 'ingress', true, true),
-      this.endpointChain(ep, PFX.pro, PFX.fw, 'egress', this.c.allowVXLANPacketsFromWorkloads, this.c.allowIPIPPacketsFromWorkloads),
+      this.endpointChain(ep, PFX.pri, PFX.tw, true, true),
+      this.endpointChain(ep, PFX.pro, PFX.fw, this.c.allowVXLANPacketsFromWorkloads, this.c.allowIPIPPacketsFromWorkloads),
     ];
     if (this.c.kubeIPVSSupportEnabled && marks) {
       out.push({ name: endpointChainName(PFX.sm, ep.name), rules: [{ action: act.setMaskedMark(marks.get(ep.name), marks.mask) }] });
@@ -482,7 +482,7 @@ export class RuleRenderer {
   }
 
   /** endpointIptablesChain for a normal (filter) workload chain with no tiers (no policies). */
-  private endpointChain(ep: WorkloadEndpoint, profilePfx: 'cali-pri-' | 'cali-pro-', endpointPfx: string, dir: 'ingress' | 'egress', allowVXLAN: boolean, allowIPIP: boolean): FelixChain {
+  private endpointChain(ep: WorkloadEndpoint, profilePfx: 'cali-pri-' | 'cali-pro-', endpointPfx: string, allowVXLAN: boolean, allowIPIP: boolean): FelixChain {
     const rules: FelixRule[] = [];
     // appendConntrackRules: the workload chains' allow action is Allow() itself, so no mark.
     if (this.filterAllow !== this.allow) rules.push({ match: [m.conntrackState('RELATED,ESTABLISHED')], action: act.setMark(this.mk.accept) });
@@ -497,7 +497,6 @@ export class RuleRenderer {
       rules.push({ action: act.jump(profileChainName(profilePfx, id)) }, { match: [m.markSingleBitSet(this.mk.accept)], action: act.ret, comment: ['Return if profile accepted'] });
     }
     rules.push({ action: this.deny, comment: [`${denyWord} if no profiles matched`] });
-    void dir;
     return { name: endpointChainName(endpointPfx, ep.name), rules };
   }
 
