@@ -60,7 +60,8 @@ export function linkAdd(ns: Netns, o: LinkAddOptions): NetDevice {
     }
     case 'bridge':
       dev = new BridgeDevice(ns, ns.allocIfindex(), o.name, o.address ?? ns.randomMac());
-      if (o.address) dev.macSet = true;
+      // br_dev_newlink with IFLA_ADDRESS: br_stp_change_bridge_id.
+      if (o.address) (dev as BridgeDevice).setMac(o.address);
       break;
     case 'dummy':
       dev = new DummyDevice(ns, ns.allocIfindex(), o.name, o.address ?? ns.randomMac());
@@ -329,7 +330,10 @@ export function ip(ns: Netns, cmd: string | readonly string[], resolve: NetnsRes
               else if (x === 'udpcsum') vx.udpcsum = true;
               else throw new NetlinkError(`vxlan: unknown command "${x}"?`);
             }
-          } else if (kind !== 'bridge' && kind !== 'dummy') throw new NetlinkError(`Error: Unknown device type.`);
+          } else if (kind === 'bridge') {
+            // bridge_parse_opt: what follows the type is the bridge's own options.
+            if (a.more()) throw new NetlinkError(`bridge: unknown command "${a.next('bridge')}"?`);
+          } else if (kind !== 'dummy') throw new NetlinkError(`Error: Unknown device type.`);
         } else if (!name) name = w;
         else throw new NetlinkError(`Error: argument "${w}" is wrong`);
       }

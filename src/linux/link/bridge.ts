@@ -48,9 +48,25 @@ export class BridgeDevice extends NetDevice {
     this.fdb.addLocal(mac, null, netns.clock.now);
   }
 
+  /**
+   * Whether br_port_state_selection has run (a port added or removed, the address set, at
+   * creation too): only then does the carrier follow the ports.
+   */
+  private stateSelected = false;
+
   carrier(): boolean {
+    // A bridge nothing has touched keeps the carrier it was registered with (on), as the
+    // kernel this is checked against (6.18) shows: UNKNOWN, LOWER_UP. Afterwards no live
+    // port means no carrier (docker0, created with its address, is NO-CARRIER).
+    if (!this.stateSelected) return true;
     for (const p of this.ports) if (p.dev.adminUp && p.dev.carrier()) return true;
     return false;
+  }
+
+  override operstate(): 'UP' | 'DOWN' | 'UNKNOWN' | 'LOWERLAYERDOWN' {
+    if (!this.adminUp) return 'DOWN';
+    if (!this.stateSelected) return 'UNKNOWN';
+    return this.carrier() ? 'UP' : 'DOWN';
   }
 
   override onUp(): void {
@@ -66,6 +82,7 @@ export class BridgeDevice extends NetDevice {
     while (this.ports.some((p) => p.portNo === no)) no++;
     const port: BridgePort = { bridge: this, dev, portNo: no, hairpin: false, learning: true, flood: true, since: this.netns.clock.now };
     this.ports.push(port);
+    this.stateSelected = true;
     dev.master = this;
     dev.brport = port;
     this.fdb.addLocal(dev.mac, dev, this.netns.clock.now);
@@ -79,6 +96,7 @@ export class BridgeDevice extends NetDevice {
     const i = this.ports.findIndex((p) => p.dev === dev);
     if (i < 0) return;
     this.ports.splice(i, 1);
+    this.stateSelected = true;
     dev.master = null;
     dev.brport = null;
     this.fdb.flushPort(dev);
@@ -96,6 +114,7 @@ export class BridgeDevice extends NetDevice {
 
   setMac(mac: MacAddr): void {
     this.macSet = true;
+    this.stateSelected = true;
     this.changeMac(mac);
   }
 
@@ -104,7 +123,8 @@ export class BridgeDevice extends NetDevice {
     if (this.macSet) return;
     let best: MacAddr | null = null;
     for (const p of this.ports) if (best === null || p.dev.mac < best) best = p.dev.mac;
-    this.changeMac(best ?? this.ownMac);
+    // br_stp_recalculate_bridge_id: with no port left the bridge id, and the address, is zero.
+    this.changeMac(best ?? (this.ports.length === 0 && this.stateSelected ? (0 as MacAddr) : this.ownMac));
   }
 
   private changeMac(mac: MacAddr): void {
