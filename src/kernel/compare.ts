@@ -67,7 +67,8 @@ export interface ExchangeOptions {
   /**
    * Addresses whose traffic is the apps' own background (CoreDNS's loop probe and its forward
    * plugin's health checks): it runs on its own timers, real in the kernel and simulated in
-   * the model, so frames and conntrack rows naming these addresses are left out on both sides.
+   * the model, so frames and conntrack rows naming these addresses are left out on both sides,
+   * with DNS frames (port 53) and ARP naming an address such frames used, on either side.
    */
   readonly background?: readonly string[];
   /**
@@ -136,9 +137,9 @@ export async function compareExchange(rt: Runtime, plan: KernelPlan, fromText: s
   const stand = (label: string): boolean => label.startsWith('switch/');
   const bg = o.background?.length ? new RegExp(`(^|[ =\\[(])(${o.background.map((a) => a.replace(/\./g, '\\.')).join('|')})(?![\\d.])`) : null;
   // Masqueraded, the background shows as node addresses: DNS (port 53, or quoted in an ICMP
-  // error) is background too, and so is ARP, which either side's background may have caused
-  // at a time of its own.
-  const isBg = (t: string): boolean => bg!.test(t) || / ARP /.test(t) || /(UDP|TCP) \S+ > 53 |(UDP|TCP) 53 > /.test(t);
+  // error) is background too.
+  const ipBg = (t: string): boolean => bg!.test(t) || /(UDP|TCP) \S+ > 53 |(UDP|TCP) 53 > /.test(t);
+  const dotted = /\d+\.\d+\.\d+\.\d+/g;
   const attempts = random?.attempts ?? 1;
   let out: ExchangeComparison | null = null;
   for (let attempt = 1; attempt <= attempts; attempt++) {
@@ -147,10 +148,17 @@ export async function compareExchange(rt: Runtime, plan: KernelPlan, fromText: s
     const mctx = frameContext(fixed);
     const kctx = frameContext(fixed);
     // Background frames go before ports are named, so the exchange's names are alike on both sides.
-    const scratch = frameContext(fixed);
-    const quiet = (fs: readonly LabelledFrame[]): LabelledFrame[] => (bg ? fs.filter((f) => !isBg(describeFrame(f.bytes, scratch))) : [...fs]);
-    const mBy = framesByInterface(quiet(mFrames), mctx, stand);
-    const kBy = framesByInterface(quiet(k.frames), kctx, stand);
+    const mText = mFrames.map((f) => describeFrame(f.bytes, frameContext(fixed)));
+    const kText = k.frames.map((f) => describeFrame(f.bytes, frameContext(fixed)));
+    // ARP is background when it names an address the background used on either side in this
+    // window (either side's background may have resolved it at a time of its own); the rest,
+    // the exchange's own resolutions, is compared.
+    const bgAddrs = new Set(o.background ?? []);
+    for (const t of [...mText, ...kText]) if (bg && !/ ARP /.test(t) && ipBg(t)) for (const a of t.match(dotted) ?? []) bgAddrs.add(a);
+    const isBg = (t: string): boolean => (/ ARP /.test(t) ? (t.match(dotted) ?? []).some((a) => bgAddrs.has(a)) : ipBg(t));
+    const quiet = (fs: readonly LabelledFrame[], text: readonly string[]): LabelledFrame[] => (bg ? fs.filter((_, i) => !isBg(text[i]!)) : [...fs]);
+    const mBy = framesByInterface(quiet(mFrames, mText), mctx, stand);
+    const kBy = framesByInterface(quiet(k.frames, kText), kctx, stand);
     const items: Compared[] = [];
     for (const label of new Set([...mBy.keys(), ...kBy.keys()])) {
       items.push({ item: `${label} frames`, model: lines(mBy.get(label)), kernel: lines(kBy.get(label)) });
