@@ -32,7 +32,10 @@ export interface BenchOptions {
   minTimedPackets?: number;
   /** Nodes holding the same cluster for `memoryBytesAllNodes` (default 1: not measured). */
   nodes?: number;
-  /** New flows sent before measuring, so the JIT has compiled the path (default 1000). */
+  /**
+   * New flows sent before measuring, so the JIT has compiled the path (default 5000: with the
+   * CPU clock, the compiler threads' work on the first thousand packets is counted too).
+   */
   warmupPackets?: number;
 }
 
@@ -209,7 +212,7 @@ export function benchOne(mode: Mode, n: number, o: BenchOptions, env: BenchEnv):
   const firstLookups: number[] = [];
   const tuples: { sport: number; svc: number; epAddr: number; epPort: number }[] = [];
   // Warm-up (untimed, uncounted): V8 compiles the receive path before anything is measured.
-  for (let k = 0; k < (o.warmupPackets ?? 1000); k++) node.receiveFromClient(node.fromClient(nextPort(), clusterIP(pos[k % pos.length]!), servicePort(0), 0x02));
+  for (let k = 0; k < (o.warmupPackets ?? 5000); k++) node.receiveFromClient(node.fromClient(nextPort(), clusterIP(pos[k % pos.length]!), servicePort(0), 0x02));
   let firstNs = 0;
   let firstTimed = 0;
   for (let r = 0; r < rounds; r++) {
