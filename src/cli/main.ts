@@ -27,12 +27,13 @@ program
   .description("a node's, pod's or host's state in the real tool's format")
   .argument('[scenario]', 'scenario file or folder (default: the built-in seed cluster)')
   .argument('<target>', 'node name or IP, pod/NS/NAME, pod IP, host/NAME')
-  .argument('<what...>', 'ip addr | ip -d link | ip route [show table local] | ip neigh | bridge fdb | cat /etc/resolv.conf | sysctl KEY')
+  .argument('[what...]', 'ip addr | ip -d link | ip route [show table local|all] | ip neigh | bridge fdb | cat /etc/resolv.conf | cat /proc/sys/kernel/random/boot_id | sysctl KEY | iptables-save [-t T] [-c] | iptables -t T -L -n -v | conntrack -L | ipset list | ipvsadm -Ln [--stats|--rate] | ipvsadm -Lnc')
   .option('--set <path=value>', 'override a scenario field (repeatable)', collect, [])
   .option('--after-run', "send the scenario's traffic first (for conntrack -L, ipvsadm -Lnc, counters)")
   .allowUnknownOption()
   .action((a: string | undefined, b: string, rest: string[], opts: { set: string[]; afterRun?: boolean }) => {
-    // The scenario is optional and comes first: tell it from the target by its shape.
+    // The scenario is optional and comes first: tell it from the target by its shape
+    // (`show NODE iptables-save` has one word of WHAT, so commander sees it as the target).
     let scenario: string | undefined = a;
     let target = b;
     let what = rest;
@@ -41,6 +42,7 @@ program
       target = a!;
       what = [b, ...rest];
     }
+    if (what.length === 0) throw new InputError("kubewire show: missing WHAT (e.g. 'ip route', 'iptables-save'); see kubewire show --help");
     const rt = runtimeFor(scenario, opts.set);
     if (opts.afterRun) sendTraffic(rt);
     out(show(rt, target, what));

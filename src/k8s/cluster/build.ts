@@ -9,6 +9,7 @@ import { bridgeCniAdd } from '../cni/bridge.js';
 import { caliName, calicoCniAdd } from '../cni/calico.js';
 import { AGENT as FELIX, startFelix } from '../calico/agent.js';
 import { defaultIPv4Pool, podProfileIds } from '../calico/felix.js';
+import { AGENT as DOCKERD, DEFAULT_BRIDGE, dockerdSetup } from '../dockerd/dockerd.js';
 import { flanneldSetup, type FlannelLease } from '../flannel/flanneld.js';
 import { flannelRestoreText } from '../flannel/iptables.js';
 import { NetfilterIptables } from './iptables-backend.js';
@@ -52,6 +53,7 @@ export function buildWorld(state: ClusterState): World {
     w.log.ip(gw.root, OS, `addr add ${spec.underlay.gateway}/32 dev eth1`);
   }
 
+  const dockerRng = w.rng.fork('dockerd');
   for (const n of spec.nodes) {
     if (n.bootID !== undefined) setBootId(w.env, n.name, n.bootID);
     const m = w.addMachine(n.name, n.ip, 'node');
@@ -62,6 +64,12 @@ export function buildWorld(state: ClusterState): World {
     // br_netfilter is loaded on every Kubernetes node (kubeadm preflight, kube-proxy).
     w.log.sysctl(m.root, OS, 'net.bridge.bridge-nf-call-iptables', '1');
     w.log.sysctl(m.root, OS, 'net.ipv4.ip_forward', '1');
+    // dockerd starts at boot, before the node's Kubernetes agents.
+    if (spec.containerRuntime === 'docker') {
+      const ipt = NetfilterIptables.forNetns(m.root, w.log, DOCKERD);
+      w.iptables.set(m.root, ipt);
+      dockerdSetup(w.log, m.root, ipt, { ...DEFAULT_BRIDGE, mac: `02:42:${formatMac(randomMac(() => dockerRng.byte())).slice(6)}` });
+    }
   }
 
   for (const h of spec.externalHosts) {
@@ -93,7 +101,7 @@ export function buildWorld(state: ClusterState): World {
     const m = w.machines.get(node.metadata.name)!;
     flanneldSetup(w.log, m.root, self, leases.filter((l, j) => j !== i && l.subnet), { vni: 1, port: 0, underlayMtu: mtu, iface: 'eth0' });
     // flanneld --ip-masq (the default manifests, Canal's too) and its forward rules.
-    const ipt = NetfilterIptables.forNetns(m.root, w.log, 'flanneld');
+    const ipt = (w.iptables.get(m.root) ?? NetfilterIptables.forNetns(m.root, w.log, 'flanneld')).withAgent('flanneld');
     w.iptables.set(m.root, ipt);
     const text = flannelRestoreText({ network: spec.podCIDR, lease: self.subnet, ipMasq: true, forwardRules: true, randomFully: ipt.hasRandomFully });
     ipt.restore(text, { noflush: true });

@@ -76,7 +76,7 @@ describe.skipIf(why !== null)('Felix in a real kernel', () => {
     }
     const realSets = sets(run(['ip', 'netns', 'exec', ns, 'ipset', 'save']));
     const modelSets = sets(nf.ipsetSave());
-    expect(realSets.get('cali40this-host')).toEqual(['10.42.4.0', '127.0.0.1', '192.168.4.88']);
+    expect(realSets.get('cali40this-host')).toEqual(['10.42.4.0', '127.0.0.1', '172.17.0.1', '192.168.4.88']);
     expect(Object.fromEntries([...realSets].sort())).toEqual(Object.fromEntries([...modelSets].sort()));
   });
 });
