@@ -194,7 +194,16 @@ class LineBuffer {
   }
 }
 
+const probabilities = new Map<number, string>();
+
+/** computeProbabilityUncached, remembered per endpoint count (one per endpoint per sync otherwise). */
 function computeProbability(n: number): string {
+  let p = probabilities.get(n);
+  if (p === undefined) probabilities.set(n, (p = computeProbabilityUncached(n)));
+  return p;
+}
+
+function computeProbabilityUncached(n: number): string {
   // Go fmt "%0.10f" rounds the exact binary value half-to-even; toFixed rounds ties up.
   // A tie is only possible when 1/n is a short dyadic fraction (n = 2048).
   const x = 1e10 / n;
