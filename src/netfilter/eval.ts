@@ -10,7 +10,7 @@ import { describePacket } from './targets/log.js';
 const MAX_DEPTH = 64;
 
 /** ip_packet_match on the packed IP part of rule `i` (tables.ts packIp). */
-function ipMatches(v: Int32Array, i: number, r: Rule, c: PacketCtx): boolean {
+function ipMatches(v: readonly number[], i: number, r: Rule, c: PacketCtx): boolean {
   const f = c.ip;
   const o = i * IP_WORDS;
   const flags = v[o + 5]!;
