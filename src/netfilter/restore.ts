@@ -45,7 +45,7 @@ class SpecCache {
     this.young.set(line, spec);
   }
 }
-const CACHE_LIMIT = 1 << 20;
+const CACHE_LIMIT = 1 << 18;
 const specCaches = new Map<TableName, SpecCache>();
 function cacheFor(t: TableName): SpecCache {
   let c = specCaches.get(t);

@@ -85,8 +85,6 @@ export class RuleSpec {
   private readonly flags: number;
   private readonly extra: IpExtra | null;
   private savedText: string | undefined = undefined;
-  /** The namespace whose compilation is kept here (lazy specs only), and that compilation. */
-  private compiled: { readonly env: NfEnv; readonly fns: readonly MatchFn[]; readonly tfn: TargetFn | null } | null = null;
   constructor(
     src: number,
     smsk: number,
@@ -186,23 +184,32 @@ export class RuleSpec {
     return (this.savedText ??= saveText(this));
   }
 
-  /** Compiles the extensions for `env`, sharing the result with other rules of this spec there. */
-  compile(env: NfEnv, share: boolean): { fns: readonly MatchFn[]; tfn: TargetFn | null } {
-    const kept = this.compiled;
-    if (share && kept !== null && kept.env === env) return kept;
+  /**
+   * Compiles the extensions for `env`; with `share`, one compilation per namespace serves
+   * every rule of this spec there. It is kept on the namespace's side (a spec outlives the
+   * namespaces that loaded it in the line cache and must not keep them alive).
+   */
+  compile(env: NfEnv, share: boolean): Compiled {
+    let byEnv = share ? compiledByEnv.get(env) : undefined;
+    const kept = byEnv?.get(this);
+    if (kept !== undefined) return kept;
     const fns = this.matches.length === 0 ? NO_FNS : this.matches.map((m) => m.mod.compile(m.spec, env));
     const tfn = this.target ? this.target.mod.compile(this.target.spec, env) : null;
-    const c = { env, fns, tfn };
-    if (share && kept === null) this.compiled = c;
+    const c: Compiled = { fns, tfn };
+    if (share) {
+      if (byEnv === undefined) compiledByEnv.set(env, (byEnv = new WeakMap()));
+      byEnv.set(this, c);
+    }
     return c;
   }
-
-  /** The compilation kept for `env`, if any. */
-  compiledIn(env: NfEnv | null): { readonly fns: readonly MatchFn[]; readonly tfn: TargetFn | null } | null {
-    const kept = this.compiled;
-    return env !== null && kept !== null && kept.env === env ? kept : null;
-  }
 }
+
+interface Compiled {
+  readonly fns: readonly MatchFn[];
+  readonly tfn: TargetFn | null;
+}
+/** Per namespace (its NfEnv), the compilations of lazy specs, shared by their rules there. */
+const compiledByEnv = new WeakMap<NfEnv, WeakMap<RuleSpec, Compiled>>();
 
 /**
  * One rule in one chain of one namespace: its spec (shared), counters, the resolved jump and
@@ -229,13 +236,8 @@ export class Rule {
       const c = spec.compile(env, false);
       this.fns = c.fns;
       this.tfn = c.tfn;
-    } else {
-      const kept = spec.compiledIn(env);
-      if (kept !== null) {
-        this.fns = kept.fns;
-        this.tfn = kept.tfn;
-      }
     }
+    // Lazy specs compile at the rule's first packet (Rule.compile, from the walk).
   }
 
   /** Called by the walk the first time the rule is evaluated. */

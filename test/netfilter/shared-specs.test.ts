@@ -2,6 +2,8 @@
 // copy-on-write chains, and conntrack's hashed tuple table: what must stay per namespace
 // (counters, statistic nth state, set existence checks) stays so, and nothing else changes.
 import { describe, expect, it } from 'vitest';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import fc from 'fast-check';
 import { Netfilter } from '../../src/netfilter/netfilter.js';
 import { clearRestoreCache } from '../../src/netfilter/restore.js';
@@ -87,6 +89,29 @@ describe('rule specs shared between namespaces', () => {
     expect(nf.tables.get('filter')!.chains.get('A')).toBe(a0);
     expect(a0.rules).toEqual(rules0);
     expect(nf.save({ header: false, counters: true })).toBe(before);
+  });
+});
+
+describe('the line cache and dropped namespaces', () => {
+  it('keeps no namespace alive: a dropped Netfilter whose lazy rules compiled is collected', async () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    clearRestoreCache();
+    const ref = ((): WeakRef<Netfilter> => {
+      const nf = new Netfilter(new FakeNetns());
+      nf.restore(PAYLOAD);
+      expect(deliver(nf, udp(8))).toBe(NF_DROP); // compiles the lazy rules of the path
+      return new WeakRef(nf);
+    })();
+    // The cache still holds the specs: a second namespace shares them.
+    const other = new Netfilter(new FakeNetns());
+    other.restore(PAYLOAD);
+    for (let i = 0; i < 5 && ref.deref() !== undefined; i++) {
+      await new Promise((r) => setTimeout(r, 0));
+      gc();
+    }
+    expect(ref.deref()).toBeUndefined();
+    expect(deliver(other, udp(8))).toBe(NF_DROP);
   });
 });
 
