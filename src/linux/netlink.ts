@@ -438,6 +438,11 @@ export function ip(ns: Netns, cmd: string | readonly string[], resolve: NetnsRes
   throw new NetlinkError(`Object "${obj}" is unknown, try "ip help".`);
 }
 
+/** The words after `ip route add` as a route, or the NetlinkError iproute2 would print. */
+export function parseRouteArgs(cmd: string | readonly string[]): RouteSpec {
+  return parseRoute(new Args(words(cmd)));
+}
+
 function scopeOf(s: string): RouteScope {
   if (s === 'global' || s === 'universe') return 'global';
   if (s === 'link' || s === 'host') return s;

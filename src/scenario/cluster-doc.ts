@@ -2,9 +2,11 @@ import type { Cluster, ClusterNode, ClusterSpec, ExternalHost, ServeSpec, Traffi
 import { cidrContains, cidrNetwork, cidrOverlaps, formatCidr, formatIpv4, type Ipv4Cidr } from '../wire/ipv4-address.js';
 import { FieldReader, type Path } from './fields.js';
 import { LIMITS } from './source.js';
+import { NetlinkError } from '../linux/errors.js';
+import { parseRouteArgs } from '../linux/netlink.js';
 
 const SPEC_KEYS = ['podCIDR', 'serviceCIDR', 'clusterDNS', 'clusterDomain', 'cni', 'containerRuntime', 'nodeCIDRMaskSize', 'underlay', 'nodes', 'externalHosts', 'traffic', 'seed'] as const;
-const NODE_KEYS = ['name', 'ip', 'podCIDR', 'vtepMAC', 'mac', 'bootID', 'labels', 'resolvConf', 'serve'] as const;
+const NODE_KEYS = ['name', 'ip', 'podCIDR', 'vtepMAC', 'mac', 'bootID', 'labels', 'resolvConf', 'serve', 'routes'] as const;
 const HOST_KEYS = ['name', 'ip', 'mac', 'serve', 'zone', 'resolvConf', 'loadBalancer'] as const;
 const SERVE_KEYS = ['http', 'tcp', 'udp', 'dns'] as const;
 
@@ -87,6 +89,23 @@ export function readCluster(r: FieldReader): Cluster | undefined {
     const bootID = r.str(P('bootID'));
     // As /proc/sys/kernel/random/boot_id prints it (and status.nodeInfo.bootID shows it).
     if (bootID !== undefined && !/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(bootID)) r.error(P('bootID'), `node bootID "${bootID}" is not a UUID (8-4-4-4-12 lowercase hex digits, as /proc/sys/kernel/random/boot_id)`);
+    const routes = (r.list(P('routes'), { max: LIMITS.nodes }) ?? []).flatMap((_, j) => {
+      const at: Path = [...P('routes'), j];
+      const text = r.str(at);
+      if (text === undefined) return [];
+      try {
+        const spec = parseRouteArgs(text);
+        if (spec.dev !== undefined && spec.dev !== 'eth0' && spec.dev !== 'lo') {
+          r.error(at, `node route "${text}": the OS's routes go on eth0 or lo, not ${spec.dev}`);
+          return [];
+        }
+      } catch (e) {
+        if (!(e instanceof NetlinkError)) throw e;
+        r.error(at, `node route "${text}": ${e.message}`);
+        return [];
+      }
+      return [text];
+    });
     const labels = r.stringMap(P('labels'));
     const resolvConf = r.str(P('resolvConf'));
     const serve = readServe(r, P('serve'));
@@ -101,6 +120,7 @@ export function readCluster(r: FieldReader): Cluster | undefined {
         ...(labels ? { labels } : {}),
         ...(resolvConf !== undefined ? { resolvConf } : {}),
         ...(serve ? { serve } : {}),
+        ...(routes.length ? { routes } : {}),
       });
     }
   });

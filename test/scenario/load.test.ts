@@ -45,6 +45,8 @@ describe('scenario validation names file:line:col', () => {
     ['pinned node CIDR outside', CLUSTER.replace('ip: 192.168.4.11}', 'ip: 192.168.4.11, podCIDR: 10.99.0.0/24}'), 's.yaml:8:45', /outside the cluster podCIDR/],
     ['overlapping node CIDRs', CLUSTER.replace('ip: 192.168.4.10}', 'ip: 192.168.4.10, podCIDR: 10.42.7.0/24}').replace('ip: 192.168.4.11}', 'ip: 192.168.4.11, podCIDR: 10.42.7.0/24}'), 's.yaml:8:45', /overlaps 10.42.7.0\/24 \(at 7:45\)/],
     ['bad MAC', CLUSTER.replace('ip: 192.168.4.11}', 'ip: 192.168.4.11, vtepMAC: "zz:00"}'), 's.yaml:8:45', /not a MAC address/],
+    ['bad node route', CLUSTER.replace('ip: 192.168.4.11}', 'ip: 192.168.4.11, routes: ["169.254.0.0/16 dev eth0 scope bogus"]}'), 's.yaml:8:45', /node route "169.254.0.0\/16 dev eth0 scope bogus": Error: argument "bogus" is wrong: invalid scope value/],
+    ['node route on a CNI device', CLUSTER.replace('ip: 192.168.4.11}', 'ip: 192.168.4.11, routes: ["10.9.0.0/16 dev cni0"]}'), 's.yaml:8:45', /go on eth0 or lo, not cni0/],
     ['bad boot ID', CLUSTER.replace('ip: 192.168.4.11}', 'ip: 192.168.4.11, bootID: "1234"}'), 's.yaml:8:44', /bootID "1234" is not a UUID/],
     ['pod IP outside node range', CLUSTER + '---\napiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  nodeName: n1\n  containers: [{name: c}]\nstatus: {podIP: 10.42.9.5}\n', 's.yaml:16:17', /outside node n1's range 10.42.0.0\/24/],
     ['duplicate pod IP', CLUSTER + '---\napiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {nodeName: n1, containers: [{name: c}]}\nstatus: {podIP: 10.42.0.5}\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: q}\nspec: {nodeName: n1, containers: [{name: c}]}\nstatus: {podIP: 10.42.0.5}\n', 's.yaml:20:17', /already used by pod default\/p/],

@@ -27,6 +27,11 @@ export interface ClusterNode {
   resolvConf?: string;
   /** Host processes listening on the node (e.g. the seed's port 6666 server on .86). */
   serve?: ServeSpec;
+  /**
+   * Routes the OS's network configuration adds on eth0 or lo, as `ip route add` arguments
+   * (CentOS's network-scripts add `169.254.0.0/16 dev eth0 scope link metric 1002`).
+   */
+  routes?: string[];
 }
 
 export interface ServeSpec {

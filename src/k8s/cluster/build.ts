@@ -61,6 +61,7 @@ export function buildWorld(state: ClusterState): World {
     w.log.ip(m.root, OS, 'link set eth0 up');
     w.log.ip(m.root, OS, `addr add ${n.ip}/${underlay.len} brd + dev eth0`);
     w.log.ip(m.root, OS, `route add default via ${spec.underlay.gateway} dev eth0`);
+    for (const r of n.routes ?? []) w.log.ip(m.root, OS, `route add ${r}`);
     // br_netfilter is loaded on every Kubernetes node (kubeadm preflight, kube-proxy).
     w.log.sysctl(m.root, OS, 'net.bridge.bridge-nf-call-iptables', '1');
     w.log.sysctl(m.root, OS, 'net.ipv4.ip_forward', '1');
