@@ -53,9 +53,11 @@ export interface ExchangeOptions {
   readonly timeout?: number;
   readonly pingSize?: number;
   /**
-   * Start from empty conntrack tables (kernel: `conntrack -F` once the taps listen; what the
-   * setup left, e.g. IGMP reports, goes). The first exchange of a cluster; later ones keep
-   * what earlier exchanges left, on both sides alike.
+   * Start from empty conntrack tables on both sides (default; the kernel's with `conntrack -F`
+   * once the taps listen, so what the setup left, e.g. IGMP reports, goes too). Entries left by
+   * earlier exchanges would otherwise time out on real time in the kernel and on simulated
+   * time in the model (an unreplied UDP entry lives 30 s), so each exchange's `conntrack -L`
+   * holds what that exchange made.
    */
   readonly flushConntrack?: boolean;
   /**
@@ -84,9 +86,14 @@ export interface ExchangeOptions {
 
 /** `ip neigh flush all` in every namespace of both (it leaves PERMANENT and NOARP entries). */
 export function flushNeighbours(rt: Runtime, plan: KernelPlan): void {
+  flushModelNeighbours(rt);
+  flushKernelNeighbours(rt, plan);
+}
+
+/** The model's side of `ip neigh flush all`: every entry but PERMANENT and NOARP ones. */
+function flushModelNeighbours(rt: Runtime): void {
   for (const ns of rt.world.allNetns()) {
     for (const d of ns.devicesInOrder()) for (const n of [...d.neighs.values()]) if (!(n.state & (NUD_PERMANENT | NUD_NOARP))) ns.neigh.remove(n);
-    run(['ip', '-n', realNs(plan.prefix, ns.node, ns.netns), 'neigh', 'flush', 'all']);
   }
 }
 
@@ -123,11 +130,16 @@ export async function compareExchange(rt: Runtime, plan: KernelPlan, fromText: s
   const to = resolveTarget(rt, toText);
   const nodes = rt.world.allNetns().filter((ns) => rt.world.iptables.has(ns));
   const random = o.randomChoice;
-  if (o.flushNeighbours || random) flushNeighbours(rt, plan);
-  if (random) for (const ns of nodes) rt.world.iptables.get(ns)!.nf.conntrack.flush();
+  const forget = o.flushNeighbours === true || random !== undefined;
+  if (forget) flushModelNeighbours(rt);
+  const freshConntrack = o.flushConntrack !== false || random !== undefined;
+  if (freshConntrack) for (const ns of nodes) rt.world.iptables.get(ns)!.nf.conntrack.flush();
   // What setup left in conntrack goes once every tap listens, just before the exchange.
+  // (Neighbours are forgotten before the taps start: flushed once they listen, a Calico
+  // node's entry for the sending pod came back at once as a unicast probe, which the model
+  // does not send; not understood yet.)
   const flush = (): void => {
-    if (o.flushConntrack === false && !random) return;
+    if (!freshConntrack) return;
     for (const ns of nodes) run(['ip', 'netns', 'exec', realNs(plan.prefix, ns.node, ns.netns), 'conntrack', '-F']);
   };
   const timeout = o.timeout ?? 3;
@@ -143,7 +155,7 @@ export async function compareExchange(rt: Runtime, plan: KernelPlan, fromText: s
   const attempts = random?.attempts ?? 1;
   let out: ExchangeComparison | null = null;
   for (let attempt = 1; attempt <= attempts; attempt++) {
-    if (attempt > 1) flushKernelNeighbours(rt, plan);
+    if (forget) flushKernelNeighbours(rt, plan);
     const k = await kernelExchange(from, to, proto, { prefix: plan.prefix, devices: plan.devices, timeout, beforeSend: flush, ...(o.pingSize !== undefined ? { pingSize: o.pingSize } : {}) });
     const mctx = frameContext(fixed);
     const kctx = frameContext(fixed);
@@ -162,6 +174,14 @@ export async function compareExchange(rt: Runtime, plan: KernelPlan, fromText: s
     const items: Compared[] = [];
     for (const label of new Set([...mBy.keys(), ...kBy.keys()])) {
       items.push({ item: `${label} frames`, model: lines(mBy.get(label)), kernel: lines(kBy.get(label)) });
+    }
+    // ip neigh of every namespace after the exchange: what it taught each side. Entries for
+    // an address the background used go, and so do the background pods' own tables.
+    const bgPodNs = new Set([...rt.world.pods.values()].filter((p) => o.background?.includes(p.pod.status?.podIP ?? '')).map((p) => p.netns));
+    const neighQuiet = (t: string): string => lines(t.split('\n').filter((l) => !bgAddrs.has(l.split(' ')[0] ?? '')));
+    for (const ns of rt.world.allNetns()) {
+      if (bgPodNs.has(ns)) continue;
+      items.push({ item: `${ns.node}/${ns.netns} ip neigh after`, model: neighQuiet(modelState(rt.world, ns, 'ip neigh')), kernel: neighQuiet(kernelState(plan.prefix, plan.switchNs, ns, 'ip neigh')) });
     }
     // conntrack -L per node, ports named as in that side's frames.
     for (const ns of nodes) {

@@ -56,7 +56,7 @@ function startTap(dir: string, dev: PlannedDevice, direction: Direction, n: numb
   const proc = spawn('ip', ['netns', 'exec', dev.ns, 'tcpdump', '-Z', 'root', '-i', dev.dev, '-Q', direction, '-nn', '-U', '--immediate-mode', '--time-stamp-precision', 'nano', '-s', '262144', '-w', file], { stdio: ['ignore', 'ignore', 'pipe'] });
   return new Promise((resolve, reject) => {
     let err = '';
-    const timer = setTimeout(() => reject(new Error(`tcpdump on ${dev.label} did not start: ${err}`)), 15_000);
+    const timer = setTimeout(() => reject(new Error(`tcpdump on ${dev.label} did not start: ${err}`)), 60_000);
     proc.stderr!.on('data', (d: Buffer) => {
       err += d.toString();
       if (err.includes('listening on')) {

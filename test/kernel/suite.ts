@@ -117,12 +117,12 @@ export function differential(c: ScenarioCase, fileTag: string): void {
       check(compareTables(rt, up.plan), c.allow);
     }, 120_000);
 
-    c.exchanges.forEach((x, i) => {
+    for (const x of c.exchanges) {
       it(`sends ${x.from} -> ${x.to} ${x.proto}${x.pingSize ? ` -s ${x.pingSize}` : ''} the same way`, async () => {
         // CoreDNS's own traffic (loop probe, forward health checks toward an upstream that
         // answers port unreachable) runs on its timers on both sides; no exchange here uses DNS.
         const background = [...rt.world.pods.values()].filter((p) => p.pod.metadata.name.startsWith('coredns-')).map((p) => p.pod.status!.podIP!);
-        const r = await compareExchange(rt, up.plan, x.from, x.to, x.proto, { flushConntrack: i === 0, flushNeighbours: true, background, ...(x.anyOf ? { randomChoice: { attempts: 10 } } : {}), ...(x.timeout !== undefined ? { timeout: x.timeout } : {}), ...(x.pingSize !== undefined ? { pingSize: x.pingSize } : {}) });
+        const r = await compareExchange(rt, up.plan, x.from, x.to, x.proto, { flushConntrack: true, flushNeighbours: true, background, ...(x.anyOf ? { randomChoice: { attempts: 10 } } : {}), ...(x.timeout !== undefined ? { timeout: x.timeout } : {}), ...(x.pingSize !== undefined ? { pingSize: x.pingSize } : {}) });
         expect(r.model.delivered).toBe(x.delivered);
         expect({ delivered: r.kernel.delivered }).toEqual({ delivered: r.model.delivered });
         if (x.sourcesAt) {
@@ -141,6 +141,6 @@ export function differential(c: ScenarioCase, fileTag: string): void {
         if (x.from.startsWith('pod/')) expect(r.items.some((it) => it.item.endsWith(' frames') && / ARP who-has /.test(it.kernel))).toBe(true);
         check(r.items, c.allow);
       }, x.anyOf ? 600_000 : 120_000);
-    });
+    }
   });
 }
