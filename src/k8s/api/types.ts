@@ -175,6 +175,8 @@ export interface PodSpec {
   subdomain?: string;
   dnsPolicy?: 'ClusterFirst' | 'ClusterFirstWithHostNet' | 'Default' | 'None';
   dnsConfig?: PodDNSConfig;
+  /** The ServiceAccount admission sets `default` when absent (Calico's ksa.<ns>.<sa> profile). */
+  serviceAccountName?: string;
   containers: Container[];
 }
 

@@ -100,6 +100,8 @@ export function buildClusterState(cluster: Cluster, objects: readonly Record<str
           metadata: { labels: { 'k8s-app': 'kube-dns' } },
           spec: {
             dnsPolicy: 'Default',
+            // kubeadm's (and k3s's) CoreDNS Deployment runs as the coredns ServiceAccount.
+            serviceAccountName: 'coredns',
             containers: [{ name: 'coredns', image: 'coredns/coredns', ports: [{ name: 'dns', containerPort: 53, protocol: 'UDP' }, { name: 'dns-tcp', containerPort: 53, protocol: 'TCP' }, { name: 'metrics', containerPort: 9153, protocol: 'TCP' }] }],
           },
         },
