@@ -10,6 +10,7 @@ import { compareExchange, compareTables } from '../../src/kernel/compare.js';
 import { compareAll, type Compared, type KnownDifference } from '../../src/kernel/diff.js';
 import { netnsList } from '../../src/kernel/host.js';
 import { kernelDown, kernelUp, type UpReport } from '../../src/kernel/up.js';
+import { resolvePlace } from '../../src/scenario/endpoints.js';
 import { loadScenarioFile } from '../../src/scenario/load.js';
 import { startRuntime, type Runtime } from '../../src/scenario/runtime.js';
 import type { Proto } from '../../src/scenario/trace/exchange.js';
@@ -31,7 +32,7 @@ export interface ExchangeCase {
   /**
    * The exchange meets a choice the kernel makes at random (statistic's endpoint, a
    * `--random-fully` port whose digits show in an echo body): the kernel's side is sent
-   * again (up to 10 times, from the same start) until it chose as the seeded model did, then
+   * again (up to 14 times, from the same start) until it chose as the seeded model did, then
    * compared in full. Both answers must match this.
    */
   readonly anyOf?: RegExp;
@@ -122,7 +123,7 @@ export function differential(c: ScenarioCase, fileTag: string): void {
         // CoreDNS's own traffic (loop probe, forward health checks toward an upstream that
         // answers port unreachable) runs on its timers on both sides; no exchange here uses DNS.
         const background = [...rt.world.pods.values()].filter((p) => p.pod.metadata.name.startsWith('coredns-')).map((p) => p.pod.status!.podIP!);
-        const r = await compareExchange(rt, up.plan, x.from, x.to, x.proto, { flushConntrack: true, flushNeighbours: true, background, ...(x.anyOf ? { randomChoice: { attempts: 10 } } : {}), ...(x.timeout !== undefined ? { timeout: x.timeout } : {}), ...(x.pingSize !== undefined ? { pingSize: x.pingSize } : {}) });
+        const r = await compareExchange(rt, up.plan, x.from, x.to, x.proto, { flushConntrack: true, flushNeighbours: true, background, ...(x.anyOf ? { randomChoice: { attempts: 14 } } : {}), ...(x.timeout !== undefined ? { timeout: x.timeout } : {}), ...(x.pingSize !== undefined ? { pingSize: x.pingSize } : {}) });
         expect(r.model.delivered).toBe(x.delivered);
         expect({ delivered: r.kernel.delivered }).toEqual({ delivered: r.model.delivered });
         if (x.sourcesAt) {
@@ -138,7 +139,12 @@ export function differential(c: ScenarioCase, fileTag: string): void {
         // Not vacuous: the kernel's taps saw the exchange, on the sender's side at least.
         expect(r.items.filter((it) => it.item.endsWith(' frames') && it.kernel !== '').length).toBeGreaterThan(1);
         // Neighbours were flushed: a pod resolves its gateway again, and that ARP is compared.
-        if (x.from.startsWith('pod/')) expect(r.items.some((it) => it.item.endsWith(' frames') && / ARP who-has /.test(it.kernel))).toBe(true);
+        if (x.from.startsWith('pod/')) {
+          expect(r.items.some((it) => it.item.endsWith(' frames') && / ARP who-has /.test(it.kernel))).toBe(true);
+          // ... and has learned it again, on both sides alike (compared in `ip neigh after`).
+          const ns = resolvePlace(rt, x.from).netns;
+          expect(r.items.find((it) => it.item === `${ns.node}/${ns.netns} ip neigh after`)?.kernel).toMatch(/ dev eth0 lladdr \S+ \(learned\)$/m);
+        }
         check(r.items, c.allow);
       }, x.anyOf ? 600_000 : 120_000);
     }
