@@ -65,7 +65,21 @@ export function runHooks(
   const state: NfHookState = physInDev !== null || physOutDev !== null
     ? { hook, inDev, outDev, physInDev, physOutDev, bridged: physOutDev !== null, netns }
     : { hook, inDev, outDev, netns };
-  if (netns.trace !== null) return runHooksTraced(netns, list, hook, packet, state, outDev ?? inDev ?? '');
+  return runHooksWith(netns, list, hook, packet, state);
+}
+
+/**
+ * The OUTPUT hooks of a locally generated packet, and whether one asked for a new route
+ * (ip_route_me_harder: mangle changed the mark, TOS or addresses).
+ */
+export function runOutputHooks(netns: Netns, list: readonly NfHookOps[], packet: PacketBuffer, outDev: string): { verdict: NfVerdict; reroute: boolean } {
+  const state: NfHookState = { hook: 'OUTPUT', inDev: null, outDev, netns, reroute: false };
+  const verdict = runHooksWith(netns, list, 'OUTPUT', packet, state);
+  return { verdict, reroute: state.reroute === true };
+}
+
+function runHooksWith(netns: Netns, list: readonly NfHookOps[], hook: NfHook, packet: PacketBuffer, state: NfHookState): NfVerdict {
+  if (netns.trace !== null) return runHooksTraced(netns, list, hook, packet, state, state.outDev ?? state.inDev ?? '');
   for (let i = 0; i < list.length; i++) {
     const v = list[i]!.fn(packet, state);
     if (v === NF_DROP || v === NF_STOLEN) return v;

@@ -65,6 +65,12 @@ export interface NfHookState {
   /** True when the packet is bridged (br_netfilter), for `--physdev-is-bridged`. */
   readonly bridged?: boolean;
   readonly netns: NfNetns;
+  /**
+   * Set by a hook that changed what routes a locally generated packet, as the kernel's
+   * mangle OUTPUT hook calls ip_route_me_harder when the mark, TOS or addresses changed
+   * (raw's and filter's changes do not re-route). The output path reads it after OUTPUT.
+   */
+  reroute?: boolean;
 }
 
 /**

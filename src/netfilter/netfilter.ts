@@ -1,7 +1,8 @@
 import type { PacketBuffer } from '../wire/packet-buffer.js';
 import type { TraceSink } from '../sim/trace.js';
 import type { NfHook, NfHookFn, NfHookOps, NfHookState, NfNetns, NfVerdict } from './hooks.js';
-import { NF_ACCEPT, NF_DROP, NF_IP_PRI } from './hooks.js';
+import { NF_ACCEPT, NF_DROP, NF_IP_PRI, NF_STOLEN } from './hooks.js';
+import { readIpv4 } from '../wire/ipv4-address.js';
 import type { NatRange, NfEnv, PacketCtx, RecentTable } from './module.js';
 import type { NfTraceEvent } from './trace.js';
 import { Table, TABLE_CHAINS, type TableName } from './tables.js';
@@ -300,6 +301,24 @@ export class Netfilter {
   }
 
   private runTable(name: TableName, p: PacketBuffer, s: NfHookState): number {
+    if (name === 'mangle' && s.hook === 'OUTPUT') return this.mangleOut(p, s);
+    return this.runTableAt(name, p, s);
+  }
+
+  /** ipt_mangle_out: the table, then a re-route for any change of mark, TOS or addresses. */
+  private mangleOut(p: PacketBuffer, s: NfHookState): number {
+    const b = p.buf;
+    const ip = p.network;
+    const mark = p.mark;
+    const tos = b[ip + 1];
+    const saddr = readIpv4(b, ip + 12);
+    const daddr = readIpv4(b, ip + 16);
+    const v = this.runTableAt('mangle', p, s);
+    if (v !== NF_DROP && v !== NF_STOLEN && (p.mark !== mark || b[ip + 1] !== tos || readIpv4(b, ip + 12) !== saddr || readIpv4(b, ip + 16) !== daddr)) s.reroute = true;
+    return v;
+  }
+
+  private runTableAt(name: TableName, p: PacketBuffer, s: NfHookState): number {
     const t = this.tablesMap.get(name);
     if (!t) return NF_ACCEPT;
     if (this.env.sink === null) {

@@ -9,7 +9,7 @@ import { formatIpv4, readIpv4, type Ipv4Addr } from '../../wire/ipv4-address.js'
 import type { MacAddr } from '../../wire/mac-address.js';
 import { tracePacketId, type PacketBuffer } from '../../wire/packet-buffer.js';
 import { formatRoute, SCOPE_NUM, type Route } from '../fib.js';
-import { runHooks } from '../hooks.js';
+import { runHooks, runOutputHooks } from '../hooks.js';
 import type { RouteError, RouteInfo, RouteOutputOptions } from '../ip-layer.js';
 import type { NetDevice } from '../link/device.js';
 import type { Netns } from '../netns.js';
@@ -107,11 +107,11 @@ export function ipLocalOut(netns: Netns, packet: PacketBuffer, oif = 0): 'sent' 
   const out = outDevOf(netns, r);
   const hooks = netns.hooks.OUTPUT;
   if (hooks.length) {
-    const mark = packet.mark;
-    if (runHooks(netns, hooks, 'OUTPUT', packet, null, out.name) !== NF_ACCEPT) return 'sent';
+    const { verdict, reroute } = runOutputHooks(netns, hooks, packet, out.name);
+    if (verdict !== NF_ACCEPT) return 'sent';
     const nd = readIpv4(b, ip + 16);
-    if (nd !== daddr || packet.mark !== mark) {
-      // ip_route_me_harder: NAT or a mark changed where the packet goes.
+    if (nd !== daddr || reroute) {
+      // ip_route_me_harder: NAT moved the destination, or mangle changed the mark/TOS/addresses.
       const r2 = outputRoute(netns, nd, oif, packet);
       if (typeof r2 === 'string') return 'sent';
       r = r2;
