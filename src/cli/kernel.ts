@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { EndpointError, resolvePlace } from '../scenario/endpoints.js';
 import { resolveTarget, type Proto } from '../scenario/trace/exchange.js';
+import { resolvConfOf } from '../scenario/resolv.js';
 import type { Runtime } from '../scenario/runtime.js';
 import { isRoot, netnsList } from '../kernel/host.js';
 import { writeKernelPcap } from '../kernel/pcap.js';
@@ -91,7 +92,7 @@ async function trace(scenario: string | undefined, o: { prefix: string; set: str
   try {
     const missingNs = plan.namespaces.filter((n) => !netnsList().includes(n));
     if (missingNs.length) throw new InputError(`kubewire kernel trace: namespaces of prefix ${prefix} are gone: ${missingNs.join(', ')}`);
-    const r = await kernelExchange(from, to, proto, { prefix, devices: plan.devices });
+    const r = await kernelExchange(from, to, proto, { prefix, devices: plan.devices, ...(to.name !== undefined ? { resolvConf: resolvConfOf(rt, from) } : {}) });
     const per = new Map<string, number>();
     for (const f of r.frames) per.set(f.label, (per.get(f.label) ?? 0) + 1);
     out(`${from.label} -> ${to.label} ${proto}: ${r.delivered ? 'delivered' : `not delivered (${r.reason})`}\n`);

@@ -9,12 +9,16 @@ import { writeFileSync } from 'node:fs';
 import type { CurlUrl } from '../apps/http/curl.js';
 import { httpExchange, udpGreeting } from '../apps/http/exchange-client.js';
 import { streamsFor } from '../apps/http/socket-adapter.js';
+import { parseResolvConf } from '../apps/resolver/resolvconf.js';
+import { StubResolver } from '../apps/resolver/stub.js';
 import { EventQueue } from '../sim/event-queue.js';
+import { Random } from '../sim/random.js';
+import { dnsNet } from '../scenario/dns-net.js';
 import { loadScenarioFile } from '../scenario/load.js';
 import { defaultScenarioPath } from '../scenario/default.js';
 import { startRuntime, type Runtime } from '../scenario/runtime.js';
 import { startWorkloads } from '../scenario/workloads.js';
-import { parseIpv4 } from '../wire/ipv4-address.js';
+import { parseIpv4, tryParseIpv4, type Ipv4Addr } from '../wire/ipv4-address.js';
 import { AbsentSocketLayer, RealSocketLayer, realTimeClock } from './real-sockets.js';
 
 export interface HostSpec {
@@ -32,6 +36,12 @@ export interface HostSpec {
     readonly toLabel: string;
     /** For `http://HOST/PATH` targets: the URL curl is given. */
     readonly url?: CurlUrl;
+    /**
+     * A name to resolve first, as runExchange does: getaddrinfo by kubewire's glibc stub
+     * resolver with the sender's resolv.conf (given here), over this namespace's sockets.
+     */
+    readonly name?: string;
+    readonly resolvConf?: string;
     readonly timeout: number;
   };
 }
@@ -71,17 +81,29 @@ function client(spec: HostSpec): void {
   };
   setTimeout(() => finish(false, 'timed out', null), c.timeout * 1000).unref();
   // As runExchange sends it (apps/http/exchange-client.ts): curl's request, or one datagram.
-  if (c.proto === 'tcp') {
-    const to = { label: c.toLabel, ip: parseIpv4(c.ip), port: c.port, ...(c.url ? { url: c.url } : {}) };
-    httpExchange(streamsFor(real as never).connector, to.ip, to, finish);
-  } else {
+  const go = (ip: Ipv4Addr): void => {
+    if (c.proto === 'tcp') {
+      httpExchange(streamsFor(real as never).connector, ip, { label: c.toLabel, ip, port: c.port, ...(c.url ? { url: c.url } : {}) }, finish);
+      return;
+    }
     const u = real.udp();
     u.onMessage = (d) => finish(true, null, dec.decode(d));
     u.onError = (errno) => finish(false, errno, null);
     u.bind(0);
-    u.connect(parseIpv4(c.ip), c.port);
+    u.connect(ip, c.port);
     u.send(udpGreeting(c.fromLabel));
-  }
+  };
+  if (c.name === undefined) return go(parseIpv4(c.ip));
+  // getaddrinfo(AF_UNSPEC) with the sender's resolv.conf, on real time; the first IPv4
+  // address, as runExchange takes it. The query IDs need no seed of the scenario's.
+  const clock = new EventQueue();
+  realTimeClock(clock, () => process.hrtime.bigint());
+  const name = c.name;
+  new StubResolver(dnsNet(real as never), clock, new Random(`resolver:${c.fromLabel}`), parseResolvConf(c.resolvConf ?? '')).getaddrinfo(name, 'unspec', (res) => {
+    const v4 = res.addresses.filter((a) => tryParseIpv4(a) !== undefined);
+    if (res.status !== 'OK' || v4.length === 0) return finish(false, `getaddrinfo(${name}): ${res.status === 'OK' ? 'no IPv4 address' : res.status}`, null);
+    go(parseIpv4(v4[0]!));
+  });
 }
 
 function main(): void {

@@ -8,6 +8,7 @@ import { resolvePlace, type Place } from '../scenario/endpoints.js';
 import { formatIpv4, type Ipv4Addr } from '../wire/ipv4-address.js';
 import { NUD_NOARP, NUD_PERMANENT } from '../linux/neigh.js';
 import type { NetDevice } from '../linux/link/device.js';
+import { resolvConfOf } from '../scenario/resolv.js';
 import type { Runtime } from '../scenario/runtime.js';
 import type { Compared } from './diff.js';
 import { describeFrame, frameContext, framesByInterface, type LabelledFrame } from './frames.js';
@@ -156,7 +157,7 @@ export async function compareExchange(rt: Runtime, plan: KernelPlan, fromText: s
   let out: ExchangeComparison | null = null;
   for (let attempt = 1; attempt <= attempts; attempt++) {
     if (forget) flushKernelNeighbours(rt, plan);
-    const k = await kernelExchange(from, to, proto, { prefix: plan.prefix, devices: plan.devices, timeout, beforeSend: flush, ...(o.pingSize !== undefined ? { pingSize: o.pingSize } : {}) });
+    const k = await kernelExchange(from, to, proto, { prefix: plan.prefix, devices: plan.devices, timeout, beforeSend: flush, ...(to.name !== undefined ? { resolvConf: resolvConfOf(rt, from) } : {}), ...(o.pingSize !== undefined ? { pingSize: o.pingSize } : {}) });
     const mctx = frameContext(fixed);
     const kctx = frameContext(fixed);
     // Background frames go before ports are named, so the exchange's names are alike on both sides.

@@ -42,6 +42,8 @@ export interface KernelTraceOptions {
   readonly pingSize?: number;
   /** Called once every tap listens, just before the client starts. */
   readonly beforeSend?: () => void;
+  /** The sender's /etc/resolv.conf as the model has it (scenario/resolv.ts), for a name target. */
+  readonly resolvConf?: string;
 }
 
 interface Tap {
@@ -125,7 +127,7 @@ export async function kernelExchange(from: Place, to: Target, proto: Proto, o: K
         sets: [],
         machine: from.netns.node,
         netns: from.netns.netns,
-        client: { proto, ip: dst, port: to.port ?? 0, fromLabel: from.label, toLabel: to.label, ...(url ? { url } : {}), timeout },
+        client: { proto, ip: dst, port: to.port ?? 0, fromLabel: from.label, toLabel: to.label, ...(url ? { url } : {}), ...(to.name !== undefined ? { name: to.name, resolvConf: o.resolvConf ?? '' } : {}), timeout },
       };
       const host = appHostCommand();
       const r = await runClient(ns, [...host.argv, JSON.stringify(spec)], timeout * 1000 + 15000, host.cwd);

@@ -9,6 +9,11 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { netnsList } from '../../src/kernel/host.js';
 import { kernelDown, readState } from '../../src/kernel/up.js';
 import { readCapture } from '../../src/pcap/reader.js';
+import { defaultScenarioPath } from '../../src/scenario/default.js';
+import { resolvePlace } from '../../src/scenario/endpoints.js';
+import { loadScenarioFile } from '../../src/scenario/load.js';
+import { startRuntime } from '../../src/scenario/runtime.js';
+import { resolveTarget, runExchange } from '../../src/scenario/trace/exchange.js';
 import { missing } from '../helpers/tools.js';
 
 const why = missing({ root: true, tools: ['ip', 'bridge', 'iptables-restore', 'tcpdump', 'python3'] });
@@ -109,7 +114,7 @@ describe.skipIf(why !== null)('kubewire kernel', () => {
   });
 
   // Acceptance (issue 11): the default scenario, kube-proxy in iptables mode (this kernel has no IPVS).
-  it('up on the default scenario with --set kubeProxy.mode=iptables: a pod reaches backend-service\'s ClusterIP; down leaves ip netns list as it was', () => {
+  it('up on the default scenario with --set kubeProxy.mode=iptables: a pod reaches backend-service\'s ClusterIP, the laptop siji.example.com by name; down leaves ip netns list as it was', () => {
     const p = `kwt-clisd-${process.pid}`;
     // Other test files make and remove their own kwt- namespaces meanwhile; everything else,
     // and this prefix's, must come out of down exactly as it was.
@@ -147,6 +152,16 @@ describe.skipIf(why !== null)('kubewire kernel', () => {
         hosts.add(/Hostname: (backend-service-555d6684b5-(s7n9n|9kwc7))/.exec(req.stdout)?.[1] ?? req.stdout);
       }
       expect([...hosts].every((h) => /^backend-service-555d6684b5-(s7n9n|9kwc7)$/.test(h))).toBe(true);
+
+      // A name, as a user on the outside sends it: resolved by the laptop's resolver at the
+      // outside DNS host, then LB -> NodePort -> ingress-nginx -> laosiji, as in the model.
+      const tr = kubewire('kernel', 'trace', '--set', 'kubeProxy.mode=iptables', '--prefix', p, '--from', 'host/laptop', '--to', 'http://siji.example.com/');
+      expect(tr.stderr).toBe('');
+      const rt = startRuntime(loadScenarioFile(defaultScenarioPath(), ['kubeProxy.mode=iptables']));
+      const model = runExchange(rt, resolvePlace(rt, 'host/laptop'), resolveTarget(rt, 'http://siji.example.com/'), 'tcp');
+      expect(model.response).toMatch(/^HTTP\/1\.1 200 OK \| /);
+      expect(tr.stdout).toContain(`host/laptop -> http://siji.example.com/ tcp: delivered\nanswer: ${model.response}\n`);
+      expect(tr.status).toBe(0);
 
       const down = kubewire('kernel', 'down', '--prefix', p);
       expect(down.stderr).toBe('');
