@@ -3,7 +3,7 @@ import type { ConntrackTable } from './table.js';
 import type { CtEntry, Tuple } from './entry.js';
 import { IPS, IP_CT, UNTRACKED, invertTuple } from './entry.js';
 import { IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, readIpv4Fields, u16, type Ipv4Fields } from '../packet.js';
-import { sIG, sIV, sNO, sSS, sCL, sTW, tcpFlagIndex, tcpTransition, TCP_SYN_SET, sES, sSR } from './tcp.js';
+import { sIG, sIV, sNO, sSS, sCL, sTW, tcpError, tcpFlagIndex, tcpTransition, TCP_SYN_SET, sES, sSR } from './tcp.js';
 
 const S = 1_000_000_000;
 
@@ -38,6 +38,10 @@ export function conntrackIn(p: PacketBuffer, table: ConntrackTable, now: number,
   if (!f || f.fragOffset !== 0 || f.moreFragments) return true; // no tuple: INVALID
   const b = p.buf;
   if (f.proto === IPPROTO_ICMP && f.l4Len >= 8 && ICMP_ERRORS.has(b[f.l4]!)) return icmpError(p, f, table, now, ev);
+  if (f.proto === IPPROTO_TCP && tcpError(f.l4Len >= 14 ? b[f.l4 + 13]! : 0, f.l4Len, f.l4Len >= 13 ? (b[f.l4 + 12]! >> 4) * 4 : 0) !== null) {
+    ev?.('invalid', null, 0);
+    return true;
+  }
   const t = tupleAt(b, f.src, f.dst, f.proto, f.l4, f.l4Len);
   if (!t) return true;
   let found = table.find(t, now);

@@ -30,6 +30,21 @@ export function tcpTransition(reply: boolean, index: number, old: number): numbe
   return (reply ? REPLY : ORIG)[index]![old]!;
 }
 
+/**
+ * tcp_error: what nf_conntrack_proto_tcp refuses before any state machine (the packet is
+ * INVALID, no entry made or touched): a header shorter than 20 bytes or than its data offset,
+ * and flag combinations outside tcp_valid_flags[] (after masking ECE, CWR and PSH): no flags,
+ * FIN without ACK, SYN with FIN or RST, and so on. Answers the kernel's log text, or null.
+ */
+export function tcpError(flags: number, l4Len: number, dataOffsetBytes: number): string | null {
+  if (l4Len < 20 || dataOffsetBytes < 20 || dataOffsetBytes > l4Len) return 'truncated packet';
+  if (!VALID_FLAGS.has(flags & ~(0x40 | 0x80 | 0x08))) return 'invalid tcp flag combination';
+  return null;
+}
+
+// tcp_valid_flags[]: SYN, SYN|URG, SYN|ACK, RST, RST|ACK, FIN|ACK, FIN|ACK|URG, ACK, ACK|URG.
+const VALID_FLAGS: ReadonlySet<number> = new Set([0x02, 0x22, 0x12, 0x04, 0x14, 0x11, 0x31, 0x10, 0x30]);
+
 export function tcpFlagIndex(flags: number): number {
   if (flags & 0x04) return TCP_RST_SET;
   if (flags & 0x02) return flags & 0x10 ? TCP_SYNACK_SET : TCP_SYN_SET;
