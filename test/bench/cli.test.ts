@@ -55,6 +55,8 @@ describe('kubewire bench --json --chart', () => {
       expect(r.endpointsPerService).toBe(2);
       expect((r.firstPacket as { positions: number }).positions).toBe(Math.min(20, r.services as number));
       expect(String((r.firstPacket as { kernelEstimate: { basis: string } }).kernelEstimate.basis)).toMatch(/^estimate/);
+      // What a node holds is more than nothing, whatever the earlier sizes left to free.
+      expect(r.memoryBytes as number, `memoryBytes of ${String(r.mode)}/${String(r.services)}`).toBeGreaterThan(0);
     }
   });
 
