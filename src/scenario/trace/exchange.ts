@@ -2,7 +2,8 @@ import type { CaptureSink, Direction } from '../../pcap/capture.js';
 import { captureDevice } from '../../linux/capture.js';
 import type { TraceEventBase, TraceSink } from '../../sim/trace.js';
 import { formatIpv4, parseIpv4, tryParseIpv4, type Ipv4Addr } from '../../wire/ipv4-address.js';
-import { curl, parseHttpUrl, type CurlUrl } from '../../apps/http/curl.js';
+import { parseHttpUrl, type CurlUrl } from '../../apps/http/curl.js';
+import { httpExchange, udpGreeting } from '../../apps/http/exchange-client.js';
 import { streamsFor } from '../../apps/http/socket-adapter.js';
 import { EndpointError, resolvePlace, type Place } from '../endpoints.js';
 import { StubResolver } from '../../apps/resolver/stub.js';
@@ -44,7 +45,6 @@ export interface ExchangeResult {
 }
 
 const dec = new TextDecoder();
-const enc = new TextEncoder();
 
 /**
  * Resolves `--to`: an IP or IP:PORT, `svc/NS/NAME:PORT` (the Service's ClusterIP),
@@ -170,19 +170,13 @@ export function runExchange(rt: Runtime, from: Place, to: Target, proto: Proto, 
 function sendExchange(from: Place, to: Target, proto: Proto, done: (ok: boolean, why: string | null, text: string | null) => void): void {
   if (to.url || proto === 'tcp') {
     // TCP exchanges are one HTTP request, as workloads serve HTTP (curl's request, Host = the target).
-    const host = to.url?.host ?? (to.label.includes('://') ? formatIpv4(to.ip) : to.label.replace(/:\d+$/, ''));
-    const url = to.url ?? { host, port: to.port!, path: '/' };
-    curl(streamsFor(from.sockets).connector, to.ip, url, (r) => {
-      if (r.exitCode !== 0 || !r.response) return done(false, r.error ?? `curl exit ${r.exitCode}`, null);
-      const body = dec.decode(r.response.body);
-      done(true, null, `HTTP/1.1 ${r.response.status} ${r.response.reason}${body ? ` | ${(body.split('\n').find((l) => l.trim()) ?? '').trimEnd()}` : ''}`);
-    });
+    httpExchange(streamsFor(from.sockets).connector, to.ip, to, done);
   } else if (proto === 'udp') {
     const u = from.sockets.udp();
     u.connect(to.ip, to.port!);
     u.onMessage = (d) => done(true, null, dec.decode(d));
     u.onError = (errno: string) => done(false, errno, null);
-    u.send(enc.encode(`kubewire trace from ${from.label}\n`));
+    u.send(udpGreeting(from.label));
   } else {
     const p = from.sockets.ping();
     p.onReply = () => done(true, null, null);
