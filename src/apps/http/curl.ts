@@ -80,24 +80,29 @@ export interface CurlResult {
   readonly local: { addr: Ipv4Addr; port: number } | null;
 }
 
-/** Connects to addr:port, sends the request for `url`, and calls back once with the outcome. */
-export function curl(connector: TcpConnector, addr: Ipv4Addr, url: CurlUrl, cb: (r: CurlResult) => void, opts: CurlOptions = {}): void {
+/**
+ * Connects to addr:port, sends the request for `url`, and calls back once with the outcome.
+ * Answers `abort`: curl killed before it finished (the socket closed, no callback).
+ */
+export function curl(connector: TcpConnector, addr: Ipv4Addr, url: CurlUrl, cb: (r: CurlResult) => void, opts: CurlOptions = {}): { abort(): void } {
   const req = curlRequest(url, opts);
   const bytes = serialize(req);
   let done = false;
+  let open: TcpConnection | null = null;
   const finish = (r: Omit<CurlResult, 'request' | 'sent'>, conn: TcpConnection | null): void => {
     if (done) return;
     done = true;
     if (conn) conn.close();
     cb({ ...r, request: req, sent: bytes });
   };
-  connector.connect(addr, url.port, (c) => {
+  const attempt = connector.connect(addr, url.port, (c) => {
     if (isConnectFailure(c)) {
       const why = c.errno === 'ETIMEDOUT' ? 28 : 7;
       finish({ exitCode: why, response: null, error: `curl: (${why}) Failed to connect to ${url.host} port ${url.port} after ${Math.floor((c.elapsedNs ?? 0) / 1e6)} ms: Couldn't connect to server`, local: null }, null);
       return;
     }
     const conn = c;
+    open = conn;
     const local = { addr: conn.localAddr, port: conn.localPort };
     let got = 0;
     const parser = new HttpParser<HttpResponse>('response', (res) => finish({ exitCode: 0, response: res, error: null, local }, conn), CLIENT_LIMITS);
@@ -133,4 +138,12 @@ export function curl(connector: TcpConnector, addr: Ipv4Addr, url: CurlUrl, cb: 
     });
     conn.write(bytes);
   });
+  return {
+    abort: () => {
+      if (done) return;
+      done = true;
+      if (open) open.close();
+      else if (attempt) attempt.abort();
+    },
+  };
 }

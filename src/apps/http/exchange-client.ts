@@ -34,9 +34,12 @@ export function summariseHttp(status: number, reason: string, body: Uint8Array):
   return `HTTP/1.1 ${status} ${reason}${text ? ` | ${(text.split('\n').find((l) => l.trim()) ?? '').trimEnd()}` : ''}`;
 }
 
-/** The TCP exchange: one curl request to `ip` (the target's, or what its name resolved to). */
-export function httpExchange(connector: TcpConnector, ip: Ipv4Addr, to: ExchangeTarget, done: ExchangeDone): void {
-  curl(connector, ip, exchangeUrl(to), (r) => {
+/**
+ * The TCP exchange: one curl request to `ip` (the target's, or what its name resolved to).
+ * Answers curl's `abort`, for a caller that gives up first.
+ */
+export function httpExchange(connector: TcpConnector, ip: Ipv4Addr, to: ExchangeTarget, done: ExchangeDone): { abort(): void } {
+  return curl(connector, ip, exchangeUrl(to), (r) => {
     if (r.exitCode !== 0 || !r.response) return done(false, r.error ?? `curl exit ${r.exitCode}`, null);
     done(true, null, summariseHttp(r.response.status, r.response.reason, r.response.body));
   });

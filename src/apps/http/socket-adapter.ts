@@ -122,6 +122,7 @@ export function streamsFor<S extends KernelTcpSocket>(layer: KernelSocketLayer<S
           () => cb(c),
           (errno) => cb(started === undefined ? { errno } : { errno, elapsedNs: layer.ip!.clock.now - started }),
         );
+        return { abort: () => sock.close() };
       },
     },
     listener: {

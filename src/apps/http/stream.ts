@@ -38,9 +38,14 @@ export function isConnectFailure(x: TcpConnection | ConnectFailure): x is Connec
   return (x as TcpConnection).write === undefined;
 }
 
+/** A connect in progress: `abort` is close(2) on it (no packet while the SYN is unanswered). */
+export interface ConnectAttempt {
+  abort(): void;
+}
+
 /** connect(2) from one network namespace: calls back once with the connection or the error. */
 export interface TcpConnector {
-  connect(addr: Ipv4Addr, port: number, cb: (result: TcpConnection | ConnectFailure) => void): void;
+  connect(addr: Ipv4Addr, port: number, cb: (result: TcpConnection | ConnectFailure) => void): ConnectAttempt | void;
 }
 
 /** socket+bind+listen on INADDR_ANY:port; `onConnection` runs for each accepted connection. */

@@ -139,9 +139,10 @@ export function runExchange(rt: Runtime, from: Place, to: Target, proto: Proto, 
   if ((proto === 'tcp' || proto === 'udp') && to.port === undefined) throw new EndpointError(`--to ${to.label}: ${proto} needs a port`);
   let lookup: ExchangeResult['lookup'] = null;
   let target = to;
+  const client: { stop: (() => void) | null } = { stop: null };
   const send = (ip: Ipv4Addr): void => {
     target = { ...to, ip };
-    sendExchange(from, target, proto, done);
+    client.stop = sendExchange(from, target, proto, done);
   };
   if (to.name !== undefined) {
     // getaddrinfo(AF_UNSPEC) in the sender, with its resolv.conf, over the dataplane.
@@ -163,25 +164,33 @@ export function runExchange(rt: Runtime, from: Place, to: Target, proto: Proto, 
   if (w.clock.now < deadline) w.clock.run(Math.min(deadline, w.clock.now + 1e9));
   w.trace = null;
   for (const f of [...stops.reverse(), ...restore]) f();
-  if (!delivered && reason === null) reason = 'timed out';
+  if (!delivered && reason === null) {
+    reason = 'timed out';
+    // The client gives up: its socket must not keep retransmitting into a later exchange.
+    client.stop?.();
+  }
   return { from, to: target, proto, delivered, reason, response, lookup, steps: rec.steps };
 }
 
-function sendExchange(from: Place, to: Target, proto: Proto, done: (ok: boolean, why: string | null, text: string | null) => void): void {
+/** Starts the client; answers how to stop it (the client process exits: its socket closes). */
+function sendExchange(from: Place, to: Target, proto: Proto, done: (ok: boolean, why: string | null, text: string | null) => void): () => void {
   if (to.url || proto === 'tcp') {
     // TCP exchanges are one HTTP request, as workloads serve HTTP (curl's request, Host = the target).
-    httpExchange(streamsFor(from.sockets).connector, to.ip, to, done);
+    const c = httpExchange(streamsFor(from.sockets).connector, to.ip, to, done);
+    return () => c.abort();
   } else if (proto === 'udp') {
     const u = from.sockets.udp();
     u.connect(to.ip, to.port!);
     u.onMessage = (d) => done(true, null, dec.decode(d));
     u.onError = (errno: string) => done(false, errno, null);
     u.send(udpGreeting(from.label));
+    return () => u.close();
   } else {
     const p = from.sockets.ping();
     p.onReply = () => done(true, null, null);
     p.onError = (e) => done(false, `ICMP type ${e.type} code ${e.code} from ${formatIpv4(e.from)}`, null);
     p.send(to.ip);
+    return () => p.close();
   }
 }
 
