@@ -20,28 +20,6 @@ const COREDNS_NEIGH: KnownDifference[] = [
   { item: /\/coredns-[a-z0-9]+-[a-z0-9]{5} ip neigh$/, op: '-', line: /^\S+ dev eth0 lladdr \S+ \(learned\)$/, why: 'which CoreDNS pod the model sends background queries to is seeded' },
 ];
 
-/**
- * An outside client (MTU 1500: SYN window 64240, wscale 10, so `win 63`) that received the
- * 250-254 byte HTTP answer: Linux 6.18 still advertises 63, the model 64 (its tcp_grow_window
- * in linux/sock/tcp.ts lets rcv_ssthresh pass 64512). Only the client's pure ACK and FIN
- * after the answer, as sent and as masqueraded (10.42.0.0, node-a's flannel.1), only in the
- * NodePort case. docs/kernel-mode.md "Known differences" has the diff.
- */
-const CLIENT_WINDOW: KnownDifference[] = [
-  { item: / frames$/, op: '-', line: / IP (203\.0\.113\.10|10\.42\.0\.0) > \S+ tos 0x0 ttl \d+ id \* DF len 52 TCP E\d+ > \d+ \[F?\.\] seq C\d+\+8[23] ack S\d+\+25[1-6] win 64 <nop,nop,TS> len 0$/, why: 'the model grows an MTU-1500 client\'s window after a 254-byte segment, Linux does not' },
-  { item: / frames$/, op: '+', line: / IP (203\.0\.113\.10|10\.42\.0\.0) > \S+ tos 0x0 ttl \d+ id \* DF len 52 TCP E\d+ > \d+ \[F?\.\] seq C\d+\+8[23] ack S\d+\+25[1-6] win 63 <nop,nop,TS> len 0$/, why: 'the model grows an MTU-1500 client\'s window after a 254-byte segment, Linux does not' },
-];
-
-/**
- * A TCP client that gets no answer: Linux 6.18 resends its SYN every second at first
- * (net.ipv4.tcp_syn_linear_timeouts = 4: at 1, 2, 3, 4 s), the model doubles the wait from the
- * first (1, 3, 7 s; linux/sock/tcp.ts). In a 2.5 s exchange the kernel sends one SYN more.
- * Only that SYN, only in the NodePort case's dropped exchange; docs/kernel-mode.md has the diff.
- */
-const SYN_RETRIES: KnownDifference[] = [
-  { item: / frames$/, op: '+', line: / IP 203\.0\.113\.10 > 192\.168\.4\.86 tos 0x0 ttl \d+ id \* DF len 60 TCP E\d+ > 30200 \[S\] seq C\d+\+0 win 64240 <mss 1460,sackOK,TS ecr 0,nop,wscale 10> len 0$/, why: 'Linux resends a SYN after 1 s, 2 s, 3 s (tcp_syn_linear_timeouts), the model after 1 s, 3 s' },
-];
-
 describe.skipIf(why !== null)('differential', () => {
   differential(
     {
@@ -86,7 +64,7 @@ describe.skipIf(why !== null)('differential', () => {
     {
       tag: 'np',
       file: 'test/fixtures/kernel/nodeport-local.yaml',
-      allow: [...COREDNS_NEIGH, ...CLIENT_WINDOW, ...SYN_RETRIES],
+      allow: COREDNS_NEIGH,
       exchanges: [
         // eTP Local on node-b, which has the endpoint: DNATed there, the client's address kept.
         { from: 'host/web', to: '192.168.4.87:30200', proto: 'tcp', delivered: true, sourcesAt: { iface: 'node-b/solo/eth0', direction: 'in', sources: ['203.0.113.10'] } },

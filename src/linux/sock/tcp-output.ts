@@ -73,13 +73,14 @@ export function advertisedWindow(rcvSsthresh: number, freeSpace: number, wscale:
  * the receive queue. Linux 6.x sizes the advertised window from it (scaling_ratio =
  * len * 256 / truesize, tcp_measure_rcv_mss) and from the queued truesize (tcp_space). A
  * veth-delivered segment written by a local TCP sender carries its payload in page fragments
- * behind a fixed head; 845 bytes of overhead reproduce the windows Linux 6.18 advertises after
- * single segments of 100 to 5000 bytes over a veth (63 up to 840 bytes, 65 at 860-880, 66 at
- * 900-1448, 67 at 2000, 69 at 2896-3000, 71 at 4000, 73 at 5000: measured with python3 and
- * tcpdump). Other drivers (a NIC's page-pool buffers) charge differently.
+ * behind a fixed head; 830 bytes of overhead, with tcp_init_buffer_space's clamp and the
+ * segment charged before tcp_grow_window, reproduce the windows Linux 6.18 advertises after
+ * one segment of 254 to 1448 bytes over a veth (63 up to 840 bytes, 65 at 860-880, 66 from
+ * 900; test/linux/sock/kernel.test.ts). Other drivers (a NIC's page-pool buffers) charge
+ * differently.
  */
 export function segmentTruesize(len: number): number {
-  return len + 845;
+  return len + 830;
 }
 
 /** SOCK_MIN_RCVBUF / 2: the smallest window clamp tcp_set_window_clamp sets. */

@@ -165,6 +165,8 @@ export class TcpSocket implements TableSock {
   rcvSsthresh = 0;
   /** sk_rcvbuf (tcp_rmem[1]), its window fraction scaling_ratio / 256, window_clamp. */
   rcvbuf = LINUX_RMEM.rmemDefault;
+  /** net.ipv4.tcp_rmem[2], which bounds __tcp_grow_window's search. */
+  rmemMax = LINUX_RMEM.rmemMax;
   scalingRatio = 128;
   windowClamp = 0;
   /** sk_rmem_alloc: truesize of data delivered but not yet read by the application. */
@@ -299,6 +301,7 @@ export class TcpSocket implements TableSock {
     const iw = initialWindow(rmem, s.advMss, s.wscaleOk);
     s.rcvWnd = iw.rcvWnd;
     s.rcvbuf = rmem.rmemDefault;
+    s.rmemMax = rmem.rmemMax;
     s.windowClamp = Math.floor((s.rcvbuf * s.scalingRatio) / 256);
     s.rcvSsthresh = Math.min(iw.rcvWnd, s.windowClamp);
     s.rcvWscale = iw.wscale;
@@ -600,11 +603,21 @@ export class TcpSocket implements TableSock {
     }
     if (this.rtoTimer && !restart) return;
     if (this.rtoTimer) this.rtoTimer.cancelled = true;
-    const rto = Math.min(this.rtoMs * 2 ** this.retransmits, TCP_RTO_MAX_MS);
+    const rto = Math.min(this.rtoMs * 2 ** this.backoff(), TCP_RTO_MAX_MS);
     this.rtoTimer = this.layer.ip.clock.schedule(ms(rto), () => {
       this.rtoTimer = null;
       this.onRto();
     });
+  }
+
+  /**
+   * icsk_backoff: the RTO doubles per retransmission, except that a connecting socket's first
+   * net.ipv4.tcp_syn_linear_timeouts (4 in Linux 6.18) keep the initial RTO, so its SYN goes
+   * again at 1, 2, 3, 4, 5 s, then 7, 11, 19, 35, 67 s.
+   */
+  private backoff(): number {
+    if (this.state !== 'SYN_SENT') return this.retransmits;
+    return Math.max(0, this.retransmits - this.layer.sysctlInt('net.ipv4.tcp_syn_linear_timeouts', 4));
   }
 
   /** tcp_retransmit_timer / tcp_write_timeout. */
@@ -612,8 +625,10 @@ export class TcpSocket implements TableSock {
     const head = this.rtx[0];
     if (!head) return;
     const syn = this.state === 'SYN_SENT' || this.state === 'SYN_RECV';
+    // tcp_write_timeout: a connecting socket gets tcp_syn_retries + tcp_syn_linear_timeouts
+    // retransmissions (10: it gives up 131 s after its SYN).
     const limit = this.state === 'SYN_SENT'
-      ? this.layer.sysctlInt('net.ipv4.tcp_syn_retries', 6)
+      ? this.layer.sysctlInt('net.ipv4.tcp_syn_retries', 6) + this.layer.sysctlInt('net.ipv4.tcp_syn_linear_timeouts', 4)
       : this.state === 'SYN_RECV'
         ? this.layer.sysctlInt('net.ipv4.tcp_synack_retries', 5)
         : this.layer.sysctlInt('net.ipv4.tcp_retries2', 15);
@@ -819,6 +834,7 @@ export class TcpSocket implements TableSock {
     this.sndWl2 = s.ack;
     this.ackUpTo(s.ack);
     this.lrcvtime = this.layer.now;
+    this.initBufferSpace();
     this.setState('ESTABLISHED', 'SYN-ACK received');
     this.sendAck();
     this.layer.wake(() => this.handlers.onConnect?.(this));
@@ -852,6 +868,7 @@ export class TcpSocket implements TableSock {
       this.parent = null;
       this.handlers = {};
     }
+    this.initBufferSpace();
     this.setState('ESTABLISHED', 'handshake ACK');
     if (parent) parent.accepted(this);
     else this.layer.wake(() => this.handlers.onConnect?.(this));
@@ -962,6 +979,8 @@ export class TcpSocket implements TableSock {
     let seq = s.seq;
     let data = s.payload;
     const delivered: Uint8Array[] = [];
+    /** Charges already made for `delivered` entries, by index (the in-order segment's). */
+    const charged = new Map<number, number>();
     let gotFin = false;
     if (before(seq, this.rcvNxt)) {
       const skip = seqDiff(this.rcvNxt, seq);
@@ -987,7 +1006,11 @@ export class TcpSocket implements TableSock {
       return;
     }
     if (data.length > 0) {
-      // tcp_event_data_recv runs for in-order data only (queue_and_out).
+      // tcp_queue_rcv charges the segment to the receive queue (sk_rmem_alloc) first; then
+      // tcp_event_data_recv, for in-order data only (queue_and_out), sees that space gone.
+      const charge = segmentTruesize(data.length);
+      this.rmemAlloc += charge;
+      charged.set(delivered.length, charge);
       this.eventDataRecv(s.payload.length);
       delivered.push(data.slice());
       this.rcvNxt = seqAdd(this.rcvNxt, data.length);
@@ -1014,10 +1037,13 @@ export class TcpSocket implements TableSock {
     if (this.sackBlocks.length > 0) this.sackRemove();
     const total = delivered.reduce((n, d) => n + d.length, 0);
     if (total > 0 && this.layer.trace) this.layer.emit({ kind: 'sock.deliver', step: 'tcp_queue_rcv', proto: 'tcp', tuple: describeSock(this), bytes: total });
-    for (const d of delivered) {
+    for (const [i, d] of delivered.entries()) {
       // Charged to the receive queue until the application reads it (sk_rmem_alloc).
-      const charge = segmentTruesize(d.length);
-      this.rmemAlloc += charge;
+      let charge = charged.get(i);
+      if (charge === undefined) {
+        charge = segmentTruesize(d.length);
+        this.rmemAlloc += charge;
+      }
       this.unreadBytes += d.length;
       this.layer.wake(() => {
         this.rmemAlloc -= charge;
@@ -1094,14 +1120,49 @@ export class TcpSocket implements TableSock {
     }
     this.lrcvtime = now;
     if (len >= 128) {
-      // tcp_grow_window: the segment's truesize fits, so the threshold may grow by
-      // max(2 * advmss, 2 * len), up to what the clamp and the free space allow.
+      // tcp_grow_window: up to what the clamp and the free space allow, by 2 * advmss when
+      // the segment's truesize, as window, fits its length; else by __tcp_grow_window's
+      // 2 * rcv_mss when a halving of both finds it fitting, else not at all; at least 2 * len.
       const room = Math.min(this.windowClamp, this.tcpSpace()) - this.rcvSsthresh;
       if (room > 0) {
-        this.rcvSsthresh += Math.min(room, Math.max(2 * this.advMss, 2 * len));
-        this.quick |= 1;
+        const win = (space: number): number => Math.floor((space * this.scalingRatio) / 256);
+        let incr = 0;
+        if (win(truesize) <= len) incr = 2 * this.advMss;
+        else {
+          let t = win(truesize) >> 1;
+          let window = win(this.rmemMax) >> 1;
+          while (this.rcvSsthresh <= window) {
+            if (t <= len) {
+              incr = 2 * this.rcvMss;
+              break;
+            }
+            t >>= 1;
+            window >>= 1;
+          }
+        }
+        if (incr) {
+          this.rcvSsthresh += Math.min(room, Math.max(incr, 2 * len));
+          this.quick |= 1;
+        }
       }
     }
+  }
+
+  /**
+   * tcp_init_buffer_space, as the connection is established: the window clamp is the full
+   * space less one segment (tcp_app_win 31: "force reservation of one segment"), and
+   * rcv_ssthresh no more than it. So an MTU-1500 socket's clamp is 65536 - 1448 = 64088, below
+   * its initial 64240, and small segments do not grow its window (still `win 63`).
+   */
+  private initBufferSpace(): void {
+    const maxwin = Math.floor((this.rcvbuf * this.scalingRatio) / 256);
+    const appWin = this.layer.sysctlInt('net.ipv4.tcp_app_win', 31);
+    if (this.windowClamp >= maxwin) {
+      this.windowClamp = maxwin;
+      if (appWin && maxwin > 4 * this.advMss) this.windowClamp = Math.max(maxwin - Math.floor(maxwin / 2 ** appWin), 4 * this.advMss);
+    }
+    if (appWin && this.windowClamp > 2 * this.advMss && this.windowClamp + this.advMss > maxwin) this.windowClamp = Math.max(2 * this.advMss, maxwin - this.advMss);
+    this.rcvSsthresh = Math.min(this.rcvSsthresh, this.windowClamp);
   }
 
   /** tcp_set_window_clamp. */
@@ -1245,6 +1306,7 @@ export class TcpSocket implements TableSock {
     const iw = initialWindow(rmem, c.advMss - (c.tsOk ? TCPOLEN_TSTAMP_ALIGNED : 0), c.wscaleOk);
     c.rcvWnd = iw.rcvWnd;
     c.rcvbuf = rmem.rmemDefault;
+    c.rmemMax = rmem.rmemMax;
     c.windowClamp = Math.floor((c.rcvbuf * c.scalingRatio) / 256);
     c.rcvSsthresh = Math.min(iw.rcvWnd, c.windowClamp);
     c.rcvWscale = c.wscaleOk ? iw.wscale : 0;

@@ -101,7 +101,7 @@ class Recorder implements TraceSink<TraceEventBase>, CaptureSink {
 export interface ExchangeOptions {
   /** Also write every frame here (the --pcap writer). */
   readonly capture?: CaptureSink;
-  /** How long to wait for an answer, simulated ns (TCP gives up on a SYN after ~127 s). */
+  /** How long to wait for an answer, simulated ns (Linux 6.18 TCP gives up on a SYN after 131 s). */
   readonly timeout?: number;
 }
 
@@ -156,7 +156,7 @@ export function runExchange(rt: Runtime, from: Place, to: Target, proto: Proto, 
     });
   } else send(to.ip);
   // Run until answered (or failed) and the close has settled, or until the timeout.
-  const deadline = w.clock.now + (opts.timeout ?? 130e9);
+  const deadline = w.clock.now + (opts.timeout ?? 135e9);
   while (!delivered && reason === null && w.clock.now < deadline) {
     // An empty queue means nothing more can happen: the exchange is stuck for good.
     if (w.clock.run(Math.min(deadline, w.clock.now + 100e6)) === 'idle') break;

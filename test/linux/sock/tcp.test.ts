@@ -257,16 +257,28 @@ describe('TCP resets and errors', () => {
     expect(c.state).toBe('CLOSE');
   });
 
-  it('a dropped SYN is resent after 1, 2, 4 ... s, 6 times, then ETIMEDOUT at 127 s', () => {
+  it('a dropped SYN is resent every second 5 times, then after 2, 4 ... s (tcp_syn_linear_timeouts 4), 10 times in all, then ETIMEDOUT at 131 s', () => {
+    // Linux 6.18: tcp_write_timeout allows tcp_syn_retries + tcp_syn_linear_timeouts resends.
     const { net, a } = pair();
     net.drop = () => true;
     const errs: Array<[number, Errno]> = [];
     a.sock.tcpConnect(B, 80, { onError: (_s, e) => errs.push([net.clock.now, e]) });
     net.clock.run(seconds(200));
     const times = net.captured.map((c) => c.time / 1e9);
-    expect(times).toEqual([0, 1, 3, 7, 15, 31, 63]);
+    expect(times).toEqual([0, 1, 2, 3, 4, 5, 7, 11, 19, 35, 67]);
     const seqs = new Set(tcpFlow(net.captured).map((l) => l.seg.seq()));
     expect(seqs.size).toBe(1);
+    expect(errs).toEqual([[seconds(131), 'ETIMEDOUT']]);
+  });
+
+  it('with tcp_syn_linear_timeouts 0 (kernels before it): 1, 2, 4 ... s, 6 times, then ETIMEDOUT at 127 s', () => {
+    const { net, a } = pair();
+    a.sysctls.set('net.ipv4.tcp_syn_linear_timeouts', '0');
+    net.drop = () => true;
+    const errs: Array<[number, Errno]> = [];
+    a.sock.tcpConnect(B, 80, { onError: (_s, e) => errs.push([net.clock.now, e]) });
+    net.clock.run(seconds(200));
+    expect(net.captured.map((c) => c.time / 1e9)).toEqual([0, 1, 3, 7, 15, 31, 63]);
     expect(errs).toEqual([[seconds(127), 'ETIMEDOUT']]);
   });
 
