@@ -80,10 +80,27 @@ export function normaliseNeigh(text: string): string {
   return sortLines(text.replace(/ (REACHABLE|STALE|DELAY|PROBE) *$/gm, ' (learned)'));
 }
 
+/**
+ * The model prints a veth peer's namespace as a real node would: `link-netnsid N` for one
+ * with no /var/run/netns name (a machine's own, docker's sandboxes), `link-netns cni-<uuid>`
+ * for containerd's. Here every namespace is named (`ip netns add`), so both become the
+ * peer's model name, as unprefixNetns leaves the kernel's.
+ */
+export function peerNamesAsLabels(w: World, ns: Netns, text: string): string {
+  const byMount = new Map<string, string>();
+  for (const n of w.allNetns()) if (n.node === ns.node && n.mountName !== null) byMount.set(n.mountName, n.netns);
+  return text
+    .replace(/ link-netnsid (\d+)$/gm, (all, id: string) => {
+      const peer = ns.peerByNsid(Number(id));
+      return peer ? ` link-netns ${peer.netns}` : all;
+    })
+    .replace(/ link-netns (\S+)$/gm, (all, name: string) => (byMount.has(name) ? ` link-netns ${byMount.get(name)!}` : all));
+}
+
 export function modelState(w: World, ns: Netns, kind: StateKind): string {
   switch (kind) {
     case 'ip addr':
-      return normaliseNicQdisc(ipAddr(ns), ns.devicesInOrder().filter((d) => d.kind === 'nic').map((d) => d.name));
+      return normaliseNicQdisc(peerNamesAsLabels(w, ns, ipAddr(ns)), ns.devicesInOrder().filter((d) => d.kind === 'nic').map((d) => d.name));
     case 'ip route':
       return ipRoute(ns);
     case 'ip neigh':

@@ -55,6 +55,9 @@ export function linkAdd(ns: Netns, o: LinkAddOptions): NetDevice {
       self.peer = peer;
       if (o.peer?.mtu) peer.mtu = o.peer.mtu;
       peerNs.register(peer);
+      // The creating namespace's notification for the new link names the peer's namespace,
+      // giving it an id there now; the peer's side gives one when first asked (a dump).
+      if (peerNs !== ns) ns.nsidOf(peerNs);
       dev = self;
       break;
     }
@@ -163,6 +166,11 @@ export function linkSet(ns: Netns, name: string, o: LinkSetOptions): void {
     dev.netns = target;
     dev.conf = target.sysctl_.newDevConf();
     target.register(dev);
+    // The move's notifications on both sides name the other side: both give ids now.
+    if (dev instanceof VethDevice && dev.peer.netns !== target) {
+      target.nsidOf(dev.peer.netns);
+      dev.peer.netns.nsidOf(target);
+    }
     if (dev instanceof VxlanDevice) target.vxlans.push(dev);
     return;
   }

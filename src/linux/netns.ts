@@ -127,6 +127,7 @@ export class Netns implements IpLayer, NfNetns {
     this.env = env;
     this.node = node;
     this.netns = netns;
+    this.mountName = netns;
     this.clock = env.clock;
     this.rng = env.rng.fork(`netns:${node}/${netns}`);
     this.neigh = new NeighTable(this);
@@ -143,6 +144,34 @@ export class Netns implements IpLayer, NfNetns {
 
   get trace(): TraceSink<LinuxTraceEvent> | null {
     return this.env.trace;
+  }
+
+  /**
+   * The namespace's name under /var/run/netns (`ip netns add NAME`, containerd's `cni-<uuid>`),
+   * which iproute2 prints as `link-netns NAME` for a peer here; null for one with no such name
+   * (a machine's own namespace, docker's containers): iproute2 prints `link-netnsid N` then.
+   */
+  mountName: string | null;
+
+  /** net->netns_ids: the ids this namespace knows other namespaces by (peernet2id_alloc). */
+  private readonly nsids = new Map<Netns, number>();
+
+  /** peernet2id_alloc: `peer`'s id here, the lowest free one given on first need. */
+  nsidOf(peer: Netns): number {
+    let id = this.nsids.get(peer);
+    if (id === undefined) {
+      const used = new Set(this.nsids.values());
+      id = 0;
+      while (used.has(id)) id++;
+      this.nsids.set(peer, id);
+    }
+    return id;
+  }
+
+  /** The namespace this one knows by `id`, if any. */
+  peerByNsid(id: number): Netns | undefined {
+    for (const [n, i] of this.nsids) if (i === id) return n;
+    return undefined;
   }
 
   /**

@@ -62,6 +62,17 @@ describe('kubewire show on the default scenario', () => {
     expect(show(rt, '192.168.4.86', ['cat', '/proc/sys/kernel/random/boot_id'])).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}\n$/);
   });
 
+  it('veth peers name their namespace as a real node prints it: docker sandboxes and the host by id, containerd sandboxes by cni-<uuid>', () => {
+    // dockershim's sandbox namespaces are not under /var/run/netns: `link-netnsid N`.
+    const host = show(rt, '192.168.4.88', ['ip', 'link']);
+    expect(host).toMatch(/^\d+: cali[0-9a-f]{11}@if\d+: .*\n {4}link\/ether ee:ee:ee:ee:ee:ee brd ff:ff:ff:ff:ff:ff link-netnsid \d+$/m);
+    expect(host).not.toContain('link-netns ');
+    expect(show(rt, POD, ['ip', 'addr'])).toMatch(/^ {4}link\/ether \S+ brd ff:ff:ff:ff:ff:ff link-netnsid 0$/m);
+    // containerd's are /var/run/netns/cni-<uuid>.
+    const fl = startRuntime(loadScenarioFile(FLANNEL, []));
+    expect(show(fl, 'node-a', ['ip', 'link'])).toMatch(/^\d+: veth[0-9a-f]{8}@if\d+: .*\n {4}link\/ether \S+ brd ff:ff:ff:ff:ff:ff link-netns cni-[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/m);
+  });
+
   it("the pod's /etc/resolv.conf is the seed's three lines", () => {
     expect(show(rt, 'pod/k8s/backend-service-555d6684b5-9kwc7', ['cat', '/etc/resolv.conf'])).toBe('nameserver 10.43.0.10\nsearch k8s.svc.cluster.local svc.cluster.local cluster.local\noptions ndots:5\n');
   });

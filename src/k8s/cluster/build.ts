@@ -124,6 +124,7 @@ export function buildWorld(state: ClusterState): World {
 
   // kubelet + CNI for every scheduled pod.
   const vethRng = w.rng.fork('cni-veth');
+  const netnsRng = w.rng.fork('cri-netns');
   const usedNetns = new Set<string>();
   for (const p of state.pods) {
     const nodeName = p.spec.nodeName;
@@ -137,6 +138,9 @@ export function buildWorld(state: ClusterState): World {
     if (usedNetns.has(`${nodeName}/${nsName}`)) nsName = `${p.metadata.namespace}.${p.metadata.name}`;
     usedNetns.add(`${nodeName}/${nsName}`);
     const podNs = w.netns(nodeName, nsName);
+    // What /var/run/netns calls the sandbox's namespace: containerd's cni-<uuid>; dockershim's
+    // live under /var/run/docker/netns, unnamed to iproute2.
+    podNs.mountName = spec.containerRuntime === 'containerd' ? `cni-${uuid4(netnsRng)}` : null;
     const node = state.nodes.find((n) => n.metadata.name === nodeName)!;
     let hostVeth: string;
     if (spec.cni === 'canal') {
@@ -165,6 +169,15 @@ export function buildWorld(state: ClusterState): World {
     }
   }
   return w;
+}
+
+/** A version 4 UUID from the seeded PRNG (containerd's uuid.New for sandbox namespaces). */
+function uuid4(rng: { byte(): number }): string {
+  const b = Array.from({ length: 16 }, () => rng.byte());
+  b[6] = (b[6]! & 0x0f) | 0x40;
+  b[8] = (b[8]! & 0x3f) | 0x80;
+  const h = b.map((x) => x.toString(16).padStart(2, '0')).join('');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
 }
 
 /** spec.serviceAccountName, which the API server's ServiceAccount admission sets to `default`. */

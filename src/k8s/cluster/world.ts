@@ -106,6 +106,8 @@ export class World {
 
   addMachine(name: string, ipAddr: string, role: Machine['role']): Machine {
     const root = this.netns(name, 'root');
+    // A machine's own namespace has no /var/run/netns name: its peers see it as an id.
+    root.mountName = null;
     const m: Machine = { name, ip: ipAddr, role, root, sockets: this.sockets(root) };
     this.machines.set(name, m);
     return m;

@@ -43,7 +43,13 @@ export function linkLine(d: NetDevice): string {
   const lt = d.linkType === 'loopback' ? 'loopback' : 'ether';
   const brd = d.linkType === 'loopback' ? '00:00:00:00:00:00' : 'ff:ff:ff:ff:ff:ff';
   let s = `    link/${lt} ${formatMac(d.mac)} brd ${brd}`;
-  if (d instanceof VethDevice && d.peer.netns !== d.netns) s += ` link-netns ${d.peer.netns.netns}`;
+  if (d instanceof VethDevice && d.peer.netns !== d.netns) {
+    // The dump gives the peer's namespace an id here if it had none (rtnl_fill_link_netnsid);
+    // iproute2 prints its /var/run/netns name when it has one, else the id.
+    const peer = d.peer.netns;
+    const id = d.netns.nsidOf(peer);
+    s += peer.mountName !== null ? ` link-netns ${peer.mountName}` : ` link-netnsid ${id}`;
+  }
   return s;
 }
 
