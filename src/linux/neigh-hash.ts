@@ -115,12 +115,7 @@ export function bootIdOf(env: LinuxEnv, node: string): string {
   if (!m) bootIds.set(env, (m = new Map()));
   let id = m.get(node);
   if (id === undefined) {
-    const r = env.rng.fork(`boot_id:${node}`);
-    const hex = Array.from({ length: 16 }, () => r.byte());
-    hex[6] = (hex[6]! & 0x0f) | 0x40;
-    hex[8] = (hex[8]! & 0x3f) | 0x80;
-    const h = hex.map((b) => b.toString(16).padStart(2, '0')).join('');
-    id = `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+    id = env.rng.fork(`boot_id:${node}`).uuidV4();
     m.set(node, id);
   }
   return id;

@@ -41,6 +41,15 @@ export class Random {
     return result;
   }
 
+  /** A version 4 UUID in its 8-4-4-4-12 text form (boot IDs, containerd's cni-<uuid> names). */
+  uuidV4(): string {
+    const b = Array.from({ length: 16 }, () => this.byte());
+    b[6] = (b[6]! & 0x0f) | 0x40;
+    b[8] = (b[8]! & 0x3f) | 0x80;
+    const h = b.map((x) => x.toString(16).padStart(2, '0')).join('');
+    return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+  }
+
   /** A byte 0..255. */
   byte(): number {
     return this.u32() >>> 24;

@@ -140,7 +140,7 @@ export function buildWorld(state: ClusterState): World {
     const podNs = w.netns(nodeName, nsName);
     // What /var/run/netns calls the sandbox's namespace: containerd's cni-<uuid>; dockershim's
     // live under /var/run/docker/netns, unnamed to iproute2.
-    podNs.mountName = spec.containerRuntime === 'containerd' ? `cni-${uuid4(netnsRng)}` : null;
+    podNs.mountName = spec.containerRuntime === 'containerd' ? `cni-${netnsRng.uuidV4()}` : null;
     const node = state.nodes.find((n) => n.metadata.name === nodeName)!;
     let hostVeth: string;
     if (spec.cni === 'canal') {
@@ -169,15 +169,6 @@ export function buildWorld(state: ClusterState): World {
     }
   }
   return w;
-}
-
-/** A version 4 UUID from the seeded PRNG (containerd's uuid.New for sandbox namespaces). */
-function uuid4(rng: { byte(): number }): string {
-  const b = Array.from({ length: 16 }, () => rng.byte());
-  b[6] = (b[6]! & 0x0f) | 0x40;
-  b[8] = (b[8]! & 0x3f) | 0x80;
-  const h = b.map((x) => x.toString(16).padStart(2, '0')).join('');
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
 }
 
 /** spec.serviceAccountName, which the API server's ServiceAccount admission sets to `default`. */

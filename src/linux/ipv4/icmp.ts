@@ -10,6 +10,7 @@
 import { internetChecksum } from '../../wire/checksum.js';
 import { formatIpv4, readIpv4, writeIpv4, type Ipv4Addr } from '../../wire/ipv4-address.js';
 import { PacketBuffer, tracePacketId } from '../../wire/packet-buffer.js';
+import { emitIpv4Header } from '../../wire/ipv4.js';
 import type { NetDevice } from '../link/device.js';
 import type { Netns } from '../netns.js';
 import { ipLocalOut, routeOutput } from './output.js';
@@ -46,21 +47,11 @@ function xrlimAllow(netns: Netns, dst: Ipv4Addr): boolean {
  * next IP ID towards `dst`, the namespace's default TTL, protocol 1, header checksum.
  */
 function writeIcmpIpHeader(netns: Netns, q: Uint8Array, o: number, tos: number, tot: number, src: Ipv4Addr, dst: Ipv4Addr): void {
-  const id = netns.selectIdent(dst, 1);
-  q[o] = 0x45;
-  q[o + 1] = tos;
-  q[o + 2] = tot >>> 8;
-  q[o + 3] = tot & 255;
-  q[o + 4] = id >>> 8;
-  q[o + 5] = id & 255;
-  q[o + 8] = netns.sysctl_.defaultTtl;
-  q[o + 9] = 1;
-  writeIpv4(q, o + 12, src);
-  writeIpv4(q, o + 16, dst);
-  const hc = internetChecksum(q, o, 20);
-  q[o + 10] = hc >>> 8;
-  q[o + 11] = hc & 255;
+  const ident = netns.selectIdent(dst, 1);
+  emitIpv4Header({ dscp: tos >>> 2, ecn: tos & 3, ident, dontFragment: false, moreFragments: false, fragmentOffset: 0, ttl: netns.sysctl_.defaultTtl, protocol: 1, src, dst, options: NO_OPTIONS, payloadLength: tot - 20 }, q, o);
 }
+
+const NO_OPTIONS = new Uint8Array(0);
 
 /** icmp_send: `off` has its IPv4 header at `off.head`. */
 export function icmpSend(netns: Netns, off: PacketBuffer, type: number, code: number, info: number): void {

@@ -14,6 +14,13 @@ export function packetOfSteps(steps: readonly Step[]): number[] {
   const raw = steps.map(rawPacket);
   const place = steps.map((s) => (s.type === 'frame' ? `${s.node}/${s.netns}` : `${s.event.node}/${s.event.netns}`));
   const time = steps.map((s) => (s.type === 'frame' ? s.time : s.event.time));
+  // The packet each namespace handles next, from every step on (one pass from the end).
+  const next = new Array<number>(steps.length).fill(0);
+  const ahead = new Map<string, number>();
+  for (let i = steps.length - 1; i >= 0; i--) {
+    next[i] = ahead.get(place[i]!) ?? 0;
+    if (raw[i] !== 0) ahead.set(place[i]!, raw[i]!);
+  }
   const out = raw.slice();
   const last = new Map<string, number>();
   for (let i = 0; i < steps.length; i++) {
@@ -22,13 +29,7 @@ export function packetOfSteps(steps: readonly Step[]): number[] {
       continue;
     }
     const prev = last.get(place[i]!);
-    if (prev !== undefined && time[prev] === time[i]) {
-      out[i] = raw[prev]!;
-      continue;
-    }
-    let next = 0;
-    for (let j = i + 1; j < steps.length && next === 0; j++) if (raw[j] !== 0 && place[j] === place[i]) next = raw[j]!;
-    out[i] = next;
+    out[i] = prev !== undefined && time[prev] === time[i] ? raw[prev]! : next[i]!;
   }
   const renumber = new Map<number, number>();
   return out.map((n) => {

@@ -115,8 +115,7 @@ interface Line {
 }
 
 /** The printable lines of the steps, in order (null for steps nothing is printed for). */
-function stepLines(r: ExchangeResult, verbose: boolean, indent: number): (Line | null)[] {
-  const summaries = frameSummaries(r.steps);
+function stepLines(r: ExchangeResult, summaries: readonly (string | null)[], verbose: boolean, indent: number): (Line | null)[] {
   return r.steps.map((st, i) => {
     let line: string | null;
     let time: number;
@@ -186,7 +185,8 @@ export function formatTraceText(r: ExchangeResult, verbose = false): string {
   if (r.lookup) out.push(`getaddrinfo("${r.lookup.name}"): ${r.lookup.status}${r.lookup.answeredBy ? ` as ${r.lookup.answeredBy}` : ''}${r.lookup.addresses.length ? ` -> ${r.lookup.addresses.join(' ')}` : ''}`);
   const packets = packetOfSteps(r.steps);
   const grouped = packets.some((n) => n !== 0);
-  const lines = stepLines(r, verbose, grouped ? 4 : 2);
+  const summaries = frameSummaries(r.steps);
+  const lines = stepLines(r, summaries, verbose, grouped ? 4 : 2);
   if (!grouped) {
     // Steps that name no packet (a kernel capture): in time order, per machine and namespace.
     let at = '';
@@ -196,7 +196,6 @@ export function formatTraceText(r: ExchangeResult, verbose = false): string {
       out.push(`  ${l.text}`);
     }
   } else {
-    const summaries = frameSummaries(r.steps);
     const order: number[] = [];
     const members = new Map<number, number[]>();
     packets.forEach((n, i) => {
