@@ -243,7 +243,8 @@ export class Netfilter {
     const ct = this.conntrackOn();
     const has = (t: TableName): boolean => this.tablesMap.has(t);
     const tableOp = (t: TableName, hook: NfHook, priority: number): void => {
-      if (has(t) && TABLE_CHAINS[t].includes(hook)) ops.push({ hook, priority, owner: t, fn: (p, s) => this.runTable(t, p, s) as NfVerdict });
+      // mangle's OUTPUT hook is ipt_mangle_out (it may ask for a re-route), chosen here once.
+      if (has(t) && TABLE_CHAINS[t].includes(hook)) ops.push({ hook, priority, owner: t, fn: t === 'mangle' && hook === 'OUTPUT' ? (p, s) => this.mangleOut(p, s) as NfVerdict : (p, s) => this.runTable(t, p, s) as NfVerdict });
     };
     for (const hook of ['PREROUTING', 'INPUT', 'FORWARD', 'OUTPUT', 'POSTROUTING'] as const) {
       tableOp('raw', hook, NF_IP_PRI.RAW);
@@ -300,11 +301,6 @@ export class Netfilter {
     return { packet: p, state: s, ip, sport, dport, tcpFlags, icmpType, icmpCode, table, evaluated: 0, env: this.env };
   }
 
-  private runTable(name: TableName, p: PacketBuffer, s: NfHookState): number {
-    if (name === 'mangle' && s.hook === 'OUTPUT') return this.mangleOut(p, s);
-    return this.runTableAt(name, p, s);
-  }
-
   /** ipt_mangle_out: the table, then a re-route for any change of mark, TOS or addresses. */
   private mangleOut(p: PacketBuffer, s: NfHookState): number {
     const b = p.buf;
@@ -313,12 +309,12 @@ export class Netfilter {
     const tos = b[ip + 1];
     const saddr = readIpv4(b, ip + 12);
     const daddr = readIpv4(b, ip + 16);
-    const v = this.runTableAt('mangle', p, s);
+    const v = this.runTable('mangle', p, s);
     if (v !== NF_DROP && v !== NF_STOLEN && (p.mark !== mark || b[ip + 1] !== tos || readIpv4(b, ip + 12) !== saddr || readIpv4(b, ip + 16) !== daddr)) s.reroute = true;
     return v;
   }
 
-  private runTableAt(name: TableName, p: PacketBuffer, s: NfHookState): number {
+  private runTable(name: TableName, p: PacketBuffer, s: NfHookState): number {
     const t = this.tablesMap.get(name);
     if (!t) return NF_ACCEPT;
     if (this.env.sink === null) {

@@ -38,7 +38,8 @@ export function conntrackIn(p: PacketBuffer, table: ConntrackTable, now: number,
   if (!f || f.fragOffset !== 0 || f.moreFragments) return true; // no tuple: INVALID
   const b = p.buf;
   if (f.proto === IPPROTO_ICMP && f.l4Len >= 8 && ICMP_ERRORS.has(b[f.l4]!)) return icmpError(p, f, table, now, ev);
-  if (f.proto === IPPROTO_TCP && tcpError(f.l4Len >= 14 ? b[f.l4 + 13]! : 0, f.l4Len, f.l4Len >= 13 ? (b[f.l4 + 12]! >> 4) * 4 : 0) !== null) {
+  const tcpFlags = f.proto === IPPROTO_TCP && f.l4Len >= 14 ? b[f.l4 + 13]! : 0;
+  if (f.proto === IPPROTO_TCP && tcpError(tcpFlags, f.l4Len, f.l4Len >= 13 ? (b[f.l4 + 12]! >> 4) * 4 : 0) !== null) {
     ev?.('invalid', null, 0);
     return true;
   }
@@ -47,7 +48,6 @@ export function conntrackIn(p: PacketBuffer, table: ConntrackTable, now: number,
   let found = table.find(t, now);
   let entry: CtEntry;
   let reply: boolean;
-  const tcpFlags = f.proto === IPPROTO_TCP && f.l4Len >= 14 ? b[f.l4 + 13]! : 0;
   if (found && f.proto === IPPROTO_TCP && !found.reply && tcpFlagIndex(tcpFlags) === TCP_SYN_SET && (found.entry.tcpState === sTW || found.entry.tcpState === sCL)) {
     // A SYN reopening a closed connection: the old entry goes, a new one starts (-NF_REPEAT).
     table.remove(found.entry);
